@@ -1,0 +1,123 @@
+"""Per-replication KPIs of the agent channels, and their mean and 95 % CI over replications.
+
+Definitions (contacts arriving during the warm-up are left out; "offered"
+excludes contacts that found the channel closed):
+
+* ``service_level`` = answered within the target / offered (abandoned and
+  still-waiting contacts count as misses);
+* ``asa_seconds`` = mean wait of answered contacts;
+* ``p_wait`` = share of offered contacts that waited at all;
+* ``p_abandon`` = abandoned / offered;
+* ``occupancy`` = busy agent time / staffed agent time after the warm-up;
+* ``agent_hours`` / ``agent_cost_eur``: staffed agent hours after the warm-up
+  and their cost; a pool shared by channels is split by their busy time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from .areas import area_per_bin, step_area_per_bin
+from .tables import _busy_spans, wait_seconds, within_target
+
+__all__ = ["CHANNEL_KPIS", "replication_kpis", "summarise", "mean_ci"]
+
+CHANNEL_KPIS = ("service_level", "asa_seconds", "p_wait", "p_abandon", "occupancy",
+                "offered", "answered", "abandoned", "waiting_at_end", "closed",
+                "agent_hours", "agent_cost_eur")
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a) / float(b) if b > 0 else math.nan
+
+
+def replication_kpis(records, warmup_seconds: float, targets: dict, pool_skills: dict,
+                     pool_cost_eur_per_hour: dict) -> dict:
+    """KPIs of one replication: ``{"channels": {name: {kpi: value}}, "pools": {...}}``."""
+    c = records.contacts
+    horizon = records.horizon_seconds
+    window = np.array([warmup_seconds, horizon])
+    channel = np.asarray(records.channels, dtype=object)[c["channel_code"]]
+    wait = wait_seconds(c, horizon)
+    answered = ~np.isnan(c["answer_s"])
+    outcome = c["outcome_code"]
+    code = {name: i for i, name in enumerate(records.outcomes)}
+    within = within_target(channel, answered, wait, c["end_s"] - c["arrival_s"], targets)
+    kept = c["arrival_s"] >= warmup_seconds
+
+    busy = {name: area_per_bin(*_busy_spans(records, channel == name), window)[0]
+            for name in targets}
+    pools = {}
+    for pool, skills in pool_skills.items():
+        t, lv = records.staffed[pool]
+        hours = step_area_per_bin(t, lv, horizon, window)[0] / 3600.0
+        pools[pool] = {"agent_hours": hours,
+                       "agent_cost_eur": hours * pool_cost_eur_per_hour[pool],
+                       "occupancy": _ratio(sum(busy[s] for s in skills) / 3600.0, hours)}
+
+    out = {}
+    for name in targets:
+        m = kept & (channel == name)
+        closed = m & (outcome == code["failed"])
+        offered = m & ~closed
+        n_off, n_ans = int(offered.sum()), int((offered & answered).sum())
+        staffed_s = hours = cost = 0.0
+        for pool, skills in pool_skills.items():
+            if name not in skills:
+                continue
+            pool_busy = sum(busy[s] for s in skills)
+            share = _ratio(busy[name], pool_busy) if pool_busy > 0 else 1.0 / len(skills)
+            staffed_s += pools[pool]["agent_hours"] * 3600.0
+            hours += pools[pool]["agent_hours"] * share
+            cost += pools[pool]["agent_cost_eur"] * share
+        out[name] = {
+            "service_level": _ratio((offered & within).sum(), n_off),
+            "asa_seconds": float(wait[offered & answered].mean()) if n_ans else math.nan,
+            "p_wait": _ratio((offered & (wait > 0)).sum(), n_off),
+            "p_abandon": _ratio((offered & (outcome == code["abandoned"])).sum(), n_off),
+            "occupancy": _ratio(busy[name], staffed_s),
+            "offered": n_off,
+            "answered": n_ans,
+            "abandoned": int((offered & (outcome == code["abandoned"])).sum()),
+            "waiting_at_end": int((offered & (outcome == code["open"])).sum()),
+            "closed": int(closed.sum()),
+            "agent_hours": hours,
+            "agent_cost_eur": cost,
+        }
+    return {"channels": out, "pools": pools}
+
+
+def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
+    """Mean and CI half-width (Student t) of replication values; NaN half-width for n < 2."""
+    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if x.size == 0:
+        return math.nan, math.nan
+    if x.size < 2:
+        return float(x.mean()), math.nan
+    half = stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    return float(x.mean()), float(half)
+
+
+def _summarise_block(per_rep: list[dict]) -> dict:
+    out = {}
+    for key in per_rep[0]:
+        mean, half = mean_ci([r[key] for r in per_rep])
+        out[key], out[f"{key}_ci"] = mean, half
+    return out
+
+
+def summarise(per_replication: list[dict]) -> dict:
+    """Mean and 95 % CI half-width (``<kpi>_ci``) of every KPI over replications."""
+    result = {}
+    for block in ("channels", "pools"):
+        names = per_replication[0][block]
+        result[block] = {n: _summarise_block([r[block][n] for r in per_replication])
+                         for n in names}
+    totals = [{"agent_hours": sum(p["agent_hours"] for p in r["pools"].values()),
+               "agent_cost_eur": sum(p["agent_cost_eur"] for p in r["pools"].values())}
+              for r in per_replication]
+    result["totals"] = _summarise_block(totals)
+    return result

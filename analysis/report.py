@@ -1,0 +1,107 @@
+"""A plain-text (Markdown) summary of every finished run under a folder.
+
+``python -m analysis.report DIR`` reads each ``DIR/**/kpis.json`` with its
+``scenario.yaml`` and writes ``DIR/report.md``: per run the agent channels'
+KPIs with 95 % CIs, agent hours and cost, and for one-queue scenarios the
+Erlang C / Erlang A figures beside the simulated ones. Runs without
+``kpis.json`` are listed as incomplete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from .erlang import erlang_a, erlang_c
+from .runio import KPIS_FILE, load_kpis
+
+__all__ = ["build_report", "main"]
+
+COLUMNS = [("service_level", "service level", "{:.1%}"), ("asa_seconds", "ASA (s)", "{:.1f}"),
+           ("p_wait", "P(wait)", "{:.1%}"), ("p_abandon", "abandoned", "{:.1%}"),
+           ("occupancy", "occupancy", "{:.1%}"), ("offered", "offered", "{:,.0f}"),
+           ("agent_cost_eur", "agent cost (EUR)", "{:,.0f}")]
+
+
+def _cell(block: dict, key: str, fmt: str) -> str:
+    value, half = block.get(key), block.get(f"{key}_ci")
+    if value is None:
+        return "–"
+    text = fmt.format(value)
+    if half is not None and half > 0:
+        text += " ± " + fmt.format(half).rstrip("%") + ("%" if fmt.endswith("%}") else "")
+    return text
+
+
+def _theory_row(scenario: dict) -> list[str] | None:
+    q = scenario.get("queue")
+    if not q:
+        return None
+    args = (q["arrivals_per_hour"], q["aht_seconds"], q["agents"])
+    f = (erlang_c(*args, q["answer_target_seconds"]) if q["patience_seconds"] is None
+         else erlang_a(*args, q["patience_seconds"], q["answer_target_seconds"]))
+    name = "Erlang C" if q["patience_seconds"] is None else "Erlang A"
+    vals = {"service_level": f.service_level, "asa_seconds": f.asa_seconds, "p_wait": f.p_wait,
+            "p_abandon": f.p_abandon, "occupancy": f.occupancy}
+    return [f"phone ({name}, theory)"] + [fmt.format(vals[k]) if k in vals else ""
+                                          for k, _, fmt in COLUMNS]
+
+
+def _run_section(run_dir: Path, root: Path) -> list[str]:
+    kpis = load_kpis(run_dir)
+    scenario = yaml.safe_load((run_dir / "scenario.yaml").read_text())
+    lines = [f"## {kpis['scenario']} — `{run_dir.relative_to(root)}`", "",
+             f"{scenario.get('description', '')}", "",
+             f"{kpis['replications']} replications × {kpis['hours']:g} h "
+             f"(first {kpis['warmup_hours']:g} h left out), seed {kpis['seed']}, "
+             f"run time {kpis.get('run_seconds', 0):.1f} s. Values: mean ± 95 % CI half-width.",
+             "", "| channel | " + " | ".join(c[1] for c in COLUMNS) + " |",
+             "|---" * (len(COLUMNS) + 1) + "|"]
+    for name, block in kpis["channels"].items():
+        lines.append(f"| {name} | " + " | ".join(_cell(block, k, f) for k, _, f in COLUMNS) + " |")
+    theory = _theory_row(scenario)
+    if theory:
+        lines.append("| " + " | ".join(theory) + " |")
+    t = kpis["totals"]
+    lines += ["", f"Staffed agent hours: {_cell(t, 'agent_hours', '{:,.0f}')}; "
+              f"agent cost: {_cell(t, 'agent_cost_eur', '{:,.0f}')} EUR.", ""]
+    return lines
+
+
+def build_report(root: Path) -> Path:
+    """Write ``root/report.md`` from the runs below ``root``; return its path."""
+    root = Path(root)
+    configs = sorted(p.parent for p in root.rglob("scenario.yaml"))
+    if not configs:
+        raise FileNotFoundError(f"no runs (scenario.yaml) below {root}")
+    lines = [f"# ccsim report: {root}", ""]
+    incomplete = [d for d in configs if not (d / KPIS_FILE).exists()]
+    if incomplete:
+        lines += ["**Incomplete runs (no kpis.json):** "
+                  + ", ".join(f"`{d.relative_to(root)}`" for d in incomplete), ""]
+    for d in configs:
+        if d not in incomplete:
+            lines += _run_section(d, root)
+    out = root / "report.md"
+    out.write_text("\n".join(lines))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path, help="a run or sweep folder under results/")
+    args = parser.parse_args(argv)
+    try:
+        path = build_report(args.folder)
+    except FileNotFoundError as exc:
+        print(f"report: {exc}", file=sys.stderr)
+        return 2
+    print(f"Report: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Run records → the two tables every run writes: contacts and intervals.
+
+``records`` is what :func:`sim.model.simulate` returns (used by attribute only,
+so this module never imports the engine). Times in the tables are seconds from
+the scenario's start unless a column says otherwise; ``start`` is a timestamp.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .areas import area_per_bin, step_area_per_bin
+
+__all__ = ["ChannelTargets", "contacts_frame", "intervals_frame", "wait_seconds",
+           "within_target"]
+
+#: Channels whose target is a completion due time (from creation), not an answer wait.
+DUE_TIME_CHANNELS = ("service_request",)
+
+ChannelTargets = dict  # channel name -> answer target (s); due time for service requests
+
+
+def wait_seconds(c: dict, horizon: float) -> np.ndarray:
+    """Time in queue: to answer, to abandoning, or to the end of the run if still waiting."""
+    arrival, answer, end = c["arrival_s"], c["answer_s"], c["end_s"]
+    wait = np.where(np.isnan(answer), end - arrival, answer - arrival)
+    wait = np.where(np.isnan(wait), horizon - arrival, wait)
+    return np.maximum(wait, 0.0)
+
+
+def within_target(channel: np.ndarray, answered: np.ndarray, wait: np.ndarray,
+                  completion: np.ndarray, targets: ChannelTargets) -> np.ndarray:
+    """Answered within the channel's target (service requests: completed within the due time)."""
+    out = np.zeros(len(channel), dtype=bool)
+    for name, target in targets.items():
+        m = channel == name
+        measure = completion if name in DUE_TIME_CHANNELS else wait
+        out[m] = answered[m] & (measure[m] <= target)
+    return out
+
+
+def contacts_frame(records, start_date: str, customer_ids: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per contact, contact-log columns first, then queue and handle times.
+
+    ``customer_id`` is the need's caller; without a customer population each
+    need is its own caller (``customer_id = need_id``).
+    """
+    c = records.contacts
+    n = len(c["contact_id"])
+    channel = np.asarray(records.channels, dtype=object)[c["channel_code"]]
+    outcome = np.asarray(records.outcomes, dtype=object)[c["outcome_code"]]
+    pools = np.asarray(list(records.pools) + [None], dtype=object)
+    start = pd.Timestamp(start_date) + pd.to_timedelta(c["arrival_s"], unit="s")
+    return pd.DataFrame({
+        "replication": np.full(n, records.replication, dtype=np.int32),
+        "contact_id": c["contact_id"],
+        "need_id": c["need_id"],
+        "customer_id": c["need_id"] if customer_ids is None else customer_ids,
+        "channel": pd.Categorical(channel),
+        "start": start,
+        "outcome": pd.Categorical(outcome, categories=list(records.outcomes)),
+        "escalated_from": pd.array([pd.NA] * n, dtype="Int64"),
+        "target_product": pd.array([pd.NA] * n, dtype="boolean"),
+        "priority": c["priority"],
+        "attempt": c["attempt"],
+        "arrival_s": c["arrival_s"],
+        "wait_s": wait_seconds(c, records.horizon_seconds),
+        "answer_s": c["answer_s"],
+        "handle_s": np.where(np.isnan(c["answer_s"]), np.nan, c["handle_s"]),
+        "end_s": c["end_s"],
+        "pool": pd.Categorical(pools[c["pool_code"]]),
+    })
+
+
+def _busy_spans(records, channel_mask: np.ndarray):
+    """(start, end, weight) of agent-busy spans of answered contacts: handle + wrap-up."""
+    c = records.contacts
+    m = channel_mask & ~np.isnan(c["answer_s"])
+    pool_code = c["pool_code"][m]
+    wrap = np.array([records.pool_wrap_seconds[p] for p in records.pools] + [0.0])[pool_code]
+    conc = np.array([records.pool_concurrency[p] for p in records.pools] + [1])[pool_code]
+    start = c["answer_s"][m]
+    end = np.minimum(c["end_s"][m] + wrap, records.horizon_seconds)
+    return start, end, 1.0 / conc
+
+
+def intervals_frame(records, start_date: str, interval_seconds: float,
+                    targets: ChannelTargets, pool_skills: dict) -> pd.DataFrame:
+    """One row per interval and agent channel present in ``targets``.
+
+    Tallies count contacts by arrival interval; ``agents_staffed`` and
+    ``agents_busy`` are time-weighted mean levels over the interval (a pool
+    shared by several channels is counted in full for each of them;
+    ``agents_busy`` counts only this channel's contacts, chat in agent
+    equivalents = chats / concurrency).
+    """
+    c = records.contacts
+    horizon = records.horizon_seconds
+    edges = np.r_[np.arange(0.0, horizon, interval_seconds), horizon]
+    n_bins = len(edges) - 1
+    lengths = np.diff(edges)
+    channel = np.asarray(records.channels, dtype=object)[c["channel_code"]]
+    wait = wait_seconds(c, horizon)
+    answered = ~np.isnan(c["answer_s"])
+    outcome = c["outcome_code"]
+    failed = outcome == records.outcomes.index("failed")
+    abandoned = outcome == records.outcomes.index("abandoned")
+    within = within_target(channel, answered, wait, c["end_s"] - c["arrival_s"], targets)
+    bin_of = np.minimum((c["arrival_s"] // interval_seconds).astype(np.int64), n_bins - 1)
+    frames = []
+    for name in targets:
+        m = channel == name
+        offered_m = m & ~failed
+
+        def count(mask):
+            return np.bincount(bin_of[mask], minlength=n_bins)
+
+        answered_n = count(offered_m & answered)
+        wait_sum = np.bincount(bin_of[offered_m & answered], weights=wait[offered_m & answered],
+                               minlength=n_bins)
+        staffed = np.zeros(n_bins)
+        for pool, skills in pool_skills.items():
+            if name in skills:
+                t, lv = records.staffed[pool]
+                staffed += step_area_per_bin(t, lv, horizon, edges)
+        busy = area_per_bin(*_busy_spans(records, m), edges)
+        frames.append(pd.DataFrame({
+            "replication": np.full(n_bins, records.replication, dtype=np.int32),
+            "interval_start": pd.Timestamp(start_date) + pd.to_timedelta(edges[:-1], unit="s"),
+            "interval_start_s": edges[:-1],
+            "channel": name,
+            "offered": count(offered_m),
+            "answered": answered_n,
+            "abandoned": count(m & abandoned),
+            "answered_within_target": count(offered_m & within),
+            "closed": count(m & failed),
+            "mean_wait_s": np.divide(wait_sum, answered_n, out=np.full(n_bins, np.nan),
+                                     where=answered_n > 0),
+            "agents_staffed": staffed / lengths,
+            "agents_busy": busy / lengths,
+        }))
+    return pd.concat(frames, ignore_index=True)

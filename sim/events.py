@@ -1,0 +1,23 @@
+"""The one cheap SimPy event the engine schedules: "call fn at time now + delay"."""
+
+from __future__ import annotations
+
+from simpy.core import Environment
+from simpy.events import NORMAL, Event
+
+__all__ = ["At"]
+
+
+class At(Event):
+    """An event that fires ``fn(event)`` after ``delay`` seconds; ``event._value`` is ``value``.
+
+    Same as ``env.timeout(delay, value)`` plus one callback, without the
+    extra attribute look-ups — this is the engine's hot path.
+    """
+
+    def __init__(self, env: Environment, delay: float, fn, value=None):
+        self.env = env
+        self.callbacks = [fn]
+        self._value = value
+        self._ok = True
+        env.schedule(self, NORMAL, delay)

@@ -1,0 +1,123 @@
+"""Build one replication from a frozen scenario, run it, return flat records.
+
+``simulate`` is the whole pipeline of a replication: streams → model → run →
+records. It touches no files and no pandas; :mod:`analysis` turns the records
+into tables and KPIs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from .agents import AgentPool, capacity_steps
+from .arrivals import hourly_rates, poisson_arrivals
+from .calendar import OpenCheck, windows
+from .distributions import exponential_sampler, handle_sampler, uniform_sampler
+from .events import At
+from .log import OUTCOMES, ContactLog
+from .queues import ChannelQueue
+from .scenario import AGENT_CHANNELS, ALL_WEEKDAYS, RunSettings, Scenario
+from .streams import Streams
+
+__all__ = ["RunRecords", "simulate"]
+
+
+@dataclass(frozen=True)
+class RunRecords:
+    """Everything one replication produced, as plain numpy arrays.
+
+    ``contacts``: one entry per contact (see :meth:`sim.log.ContactLog.columns`);
+    ``channel_code`` indexes ``channels`` and ``pool_code`` indexes ``pools``.
+    ``staffed``: per pool, (times s, staffed agents from each time).
+    """
+
+    replication: int
+    horizon_seconds: float
+    contacts: dict
+    channels: tuple[str, ...]
+    pools: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    staffed: dict
+    pool_concurrency: dict
+    pool_wrap_seconds: dict
+
+
+def _draws(streams: Streams, name: str, spec) -> dict:
+    """The per-channel random sources, each its own named stream."""
+    return {
+        "handle": handle_sampler(spec.handle, streams.rng(f"{name}.handle")),
+        "patience": exponential_sampler(spec.patience_seconds, streams.rng(f"{name}.patience")),
+        "redial": uniform_sampler(streams.rng(f"{name}.redial")),
+        "redial_delay": exponential_sampler(spec.redial_delay_seconds,
+                                            streams.rng(f"{name}.redial_delay")),
+        "priority": uniform_sampler(streams.rng(f"{name}.priority")),
+    }
+
+
+def _open_check(spec, start_date: str, horizon: float) -> OpenCheck:
+    oh = spec.open_hours
+    always = oh.start_hour <= 0 and oh.end_hour >= 24 and set(oh.weekdays) == set(ALL_WEEKDAYS)
+    wins = [] if always else windows(start_date, horizon, oh.start_hour, oh.end_hour, oh.weekdays)
+    return OpenCheck(wins, always)
+
+
+class _ArrivalDriver:
+    """Feeds pre-drawn arrival times into a queue, one event at a time."""
+
+    def __init__(self, env, times: list[float], first_need: int, queue: ChannelQueue):
+        self.env, self.times, self.first_need, self.queue = env, times, first_need, queue
+        if times:
+            At(env, times[0], self._fire, 0)
+
+    def _fire(self, ev) -> None:
+        i = ev._value
+        self.queue.arrive(self.first_need + i, 0)
+        if i + 1 < len(self.times):
+            At(self.env, self.times[i + 1] - self.env._now, self._fire, i + 1)
+
+
+def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int) -> RunRecords:
+    """Run one replication of ``scenario`` for ``run.hours`` and return its records."""
+    streams = Streams(seed, replication)
+    env = simpy.Environment()
+    horizon = run.hours * 3600.0
+    channel_specs, pool_specs = scenario.agent_model()
+    log = ContactLog()
+    queues = {
+        name: ChannelQueue(env, AGENT_CHANNELS.index(name), spec, log,
+                           _draws(streams, name, spec), _open_check(spec, scenario.start_date, horizon))
+        for name, spec in channel_specs.items()
+    }
+    pools = {}
+    for code, (pname, pspec) in enumerate(pool_specs.items()):
+        pool = pools[pname] = AgentPool(env, code, pspec, log)
+        pool.queues = [queues[s] for s in pspec.skills]
+        for s in pspec.skills:
+            queues[s].pools.append(pool)
+        pool.schedule(*capacity_steps(pspec, scenario.start_date, horizon))
+    first_need = 0
+    for name, spec in channel_specs.items():
+        rates = hourly_rates(spec.arrivals_per_hour, spec.profile, scenario.start_date,
+                             math.ceil(run.hours))
+        times = poisson_arrivals(streams.rng(f"{name}.arrivals"), rates, horizon).tolist()
+        _ArrivalDriver(env, times, first_need, queues[name])
+        first_need += len(times)
+    env.run(until=horizon)
+    for q in queues.values():
+        q.finish(horizon)
+    return RunRecords(
+        replication=replication,
+        horizon_seconds=horizon,
+        contacts=log.columns(),
+        channels=AGENT_CHANNELS,
+        pools=tuple(pools),
+        outcomes=OUTCOMES,
+        staffed={n: (np.frombuffer(p.staffed_t).copy(), np.frombuffer(p.staffed_n).copy())
+                 for n, p in pools.items()},
+        pool_concurrency={n: p.concurrency for n, p in pools.items()},
+        pool_wrap_seconds={n: p.wrap for n, p in pools.items()},
+    )

@@ -1,0 +1,267 @@
+"""The typed scenario schema: what is simulated, with units in the field names.
+
+A scenario arrives as a plain nested dict (YAML under ``scenarios/``, composed
+by Hydra) and is turned into frozen dataclasses by :func:`parse_scenario`,
+which rejects unknown keys, wrong types and out-of-range values before any
+simulation starts (see :mod:`sim.validate`). The dataclasses are never mutated;
+a what-if is a new instance (``dataclasses.replace``).
+
+Two ways to describe the agent-served part:
+
+* ``queue`` — the one-queue shorthand (M/M/c+M): Poisson arrivals at a flat
+  rate, exponential handle time and patience, a fixed number of agents, no
+  wrap-up. Used by ``single_queue`` and the queueing-theory tests.
+* ``channels`` + ``pools`` — agent channels (``phone``, ``appointment``,
+  ``chat``, ``service_request``) with arrival profiles, patience, redials and
+  priority classes, served by agent pools with skills, shifts, wrap-up,
+  chat concurrency and an hourly cost.
+
+:meth:`Scenario.agent_model` gives the second form in either case.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+from .validate import ConfigError, fail_if, from_dict
+
+__all__ = [
+    "AGENT_CHANNELS", "ALL_WEEKDAYS", "HandleTime", "Shift", "Pool", "OpeningHours",
+    "Profile", "AgentChannel", "SingleQueue", "Scenario", "RunSettings",
+    "parse_scenario", "parse_run", "parse_seed", "ConfigError",
+]
+
+#: Channels whose contacts are handled by agents (the engine of this module).
+AGENT_CHANNELS = ("phone", "appointment", "chat", "service_request")
+#: Monday = 0 … Sunday = 6.
+ALL_WEEKDAYS = (0, 1, 2, 3, 4, 5, 6)
+
+_POS = {"min_exclusive": 0}
+_NONNEG = {"min": 0}
+_PROB = {"min": 0, "max": 1}
+_HOUR = {"min": 0, "max": 48}
+_DAY = {"min": 0, "max": 6}
+
+
+@dataclass(frozen=True)
+class HandleTime:
+    """Agent handle time of one contact: talk/chat/work time, wrap-up excluded.
+
+    ``exponential`` (mean), ``lognormal`` (mean and coefficient of variation
+    ``cv`` = sd / mean) or ``fixed`` (always the mean). Seconds.
+    """
+
+    mean_seconds: float = field(default=300.0, metadata=_POS)
+    distribution: str = field(
+        default="exponential", metadata={"choices": ("exponential", "lognormal", "fixed")}
+    )
+    cv: float = field(default=1.0, metadata=_POS)
+
+
+@dataclass(frozen=True)
+class Shift:
+    """``agents`` on duty from ``start_hour`` to ``end_hour`` on the given weekdays.
+
+    Hours are clock hours of the day the shift starts; ``end_hour`` up to 48
+    lets a night shift run past midnight.
+    """
+
+    agents: int = field(metadata=_NONNEG)
+    start_hour: float = field(default=0.0, metadata=_HOUR)
+    end_hour: float = field(default=24.0, metadata=_HOUR)
+    weekdays: tuple[int, ...] = field(default=ALL_WEEKDAYS, metadata=_DAY)
+
+    def problems(self, key: str) -> list[str]:
+        return fail_if(self.end_hour <= self.start_hour, f"{key}.end_hour", self.end_hour,
+                       f"it must be after start_hour ({self.start_hour})")
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A group of interchangeable agents.
+
+    ``skills`` are the channels the pool serves, in priority order: a free
+    agent takes the longest-waiting contact of the first channel with one.
+    ``concurrency`` is the number of chats an agent handles at once (a pool
+    with ``concurrency`` > 1 serves ``chat`` only). ``wrap_up_seconds`` is
+    after-contact work that keeps the agent busy but not the customer.
+    """
+
+    skills: tuple[str, ...] = field(metadata={"choices": AGENT_CHANNELS})
+    shifts: tuple[Shift, ...] = ()
+    hourly_cost_eur: float = field(default=35.0, metadata=_NONNEG)
+    wrap_up_seconds: float = field(default=0.0, metadata=_NONNEG)
+    concurrency: int = field(default=1, metadata={"min": 1})
+
+    def problems(self, key: str) -> list[str]:
+        return (
+            fail_if(not self.skills, f"{key}.skills", list(self.skills),
+                    "give at least one of " + ", ".join(AGENT_CHANNELS))
+            + fail_if(len(set(self.skills)) != len(self.skills), f"{key}.skills",
+                      list(self.skills), "each channel may appear once")
+            + fail_if(self.concurrency > 1 and self.skills != ("chat",), f"{key}.concurrency",
+                      self.concurrency, "concurrency > 1 needs skills: [chat] only")
+        )
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """When a channel accepts contacts; contacts at other times fail ("closed")."""
+
+    start_hour: float = field(default=0.0, metadata=_HOUR)
+    end_hour: float = field(default=24.0, metadata=_HOUR)
+    weekdays: tuple[int, ...] = field(default=ALL_WEEKDAYS, metadata=_DAY)
+
+    def problems(self, key: str) -> list[str]:
+        return fail_if(self.end_hour <= self.start_hour, f"{key}.end_hour", self.end_hour,
+                       f"it must be after start_hour ({self.start_hour})")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Relative arrival-rate multipliers by month (12), weekday (7, Monday first) and hour (24).
+
+    The rate in an hour is ``arrivals_per_hour × month × weekday × hour``.
+    """
+
+    month: tuple[float, ...] = field(default=(1.0,) * 12, metadata=_NONNEG)
+    weekday: tuple[float, ...] = field(default=(1.0,) * 7, metadata=_NONNEG)
+    hour: tuple[float, ...] = field(default=(1.0,) * 24, metadata=_NONNEG)
+
+    def problems(self, key: str) -> list[str]:
+        return [
+            f"{key}.{name} has {len(vals)} values; allowed: exactly {n} non-negative factors"
+            for name, n, vals in (("month", 12, self.month), ("weekday", 7, self.weekday),
+                                  ("hour", 24, self.hour))
+            if len(vals) != n
+        ]
+
+
+@dataclass(frozen=True)
+class AgentChannel:
+    """An agent-served channel: arrivals, patience, redials, priority classes.
+
+    ``patience_seconds`` is the mean of an exponential patience (``null`` =
+    never abandons). A caller who abandons redials with
+    ``redial_probability`` after an exponential delay of mean
+    ``redial_delay_seconds``. ``priority_shares[k]`` is the share of contacts
+    in priority class k (0 = served first; FCFS within a class).
+    ``answer_target_seconds`` is the service-level target: answered within
+    this wait (for ``service_request``: completed within this due time).
+    """
+
+    arrivals_per_hour: float = field(metadata=_NONNEG)
+    handle: HandleTime = HandleTime()
+    answer_target_seconds: float = field(default=20.0, metadata=_NONNEG)
+    patience_seconds: float | None = field(default=None, metadata=_POS)
+    redial_probability: float = field(default=0.0, metadata=_PROB)
+    redial_delay_seconds: float = field(default=600.0, metadata=_NONNEG)
+    priority_shares: tuple[float, ...] = field(default=(1.0,), metadata=_PROB)
+    open_hours: OpeningHours = OpeningHours()
+    profile: Profile = Profile()
+
+    def problems(self, key: str) -> list[str]:
+        total = sum(self.priority_shares)
+        return fail_if(abs(total - 1.0) > 1e-9 or not self.priority_shares,
+                       f"{key}.priority_shares", list(self.priority_shares),
+                       "give one share per priority class, summing to 1")
+
+
+@dataclass(frozen=True)
+class SingleQueue:
+    """One phone queue, M/M/c+M: the shorthand of the ``single_queue`` scenario."""
+
+    arrivals_per_hour: float = field(metadata=_NONNEG)
+    aht_seconds: float = field(metadata=_POS)
+    agents: int = field(metadata=_NONNEG)
+    patience_seconds: float | None = field(default=None, metadata=_POS)
+    answer_target_seconds: float = field(default=20.0, metadata=_NONNEG)
+    hourly_cost_eur: float = field(default=35.0, metadata=_NONNEG)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What is simulated. ``start_date`` (ISO, e.g. 2023-01-02) anchors the calendar."""
+
+    name: str
+    description: str = ""
+    start_date: str = "2023-01-02"
+    queue: SingleQueue | None = None
+    channels: dict[str, AgentChannel] = field(default_factory=dict)
+    pools: dict[str, Pool] = field(default_factory=dict)
+
+    def problems(self, key: str) -> list[str]:
+        out = _date_problems(self.start_date, f"{key}.start_date")
+        if (self.queue is None) == (not self.channels):
+            out.append(f"{key}: give either 'queue' (one M/M/c+M queue) or 'channels' and "
+                       "'pools', not both and not neither")
+        for name in self.channels:
+            if name not in AGENT_CHANNELS:
+                out.append(f"{key}.channels.{name} is not an agent channel; allowed: "
+                           + ", ".join(AGENT_CHANNELS))
+            elif not any(name in p.skills for p in self.pools.values()):
+                out.append(f"{key}.channels.{name} has no pool with this skill; add "
+                           f"'{name}' to the skills of one of: {', '.join(self.pools) or '(none)'}")
+        for pname, pool in self.pools.items():
+            for s in pool.skills:
+                if s not in self.channels:
+                    out.append(f"{key}.pools.{pname}.skills lists '{s}', which is not among "
+                               f"{key}.channels ({', '.join(self.channels) or 'none'})")
+        return out
+
+    def agent_model(self) -> tuple[dict[str, AgentChannel], dict[str, Pool]]:
+        """Channels and pools, with the ``queue`` shorthand expanded (phone + one pool)."""
+        q = self.queue
+        if q is None:
+            return dict(self.channels), dict(self.pools)
+        phone = AgentChannel(
+            arrivals_per_hour=q.arrivals_per_hour,
+            handle=HandleTime(mean_seconds=q.aht_seconds, distribution="exponential"),
+            answer_target_seconds=q.answer_target_seconds,
+            patience_seconds=q.patience_seconds,
+        )
+        pool = Pool(skills=("phone",), shifts=(Shift(agents=q.agents),),
+                    hourly_cost_eur=q.hourly_cost_eur)
+        return {"phone": phone}, {"agents": pool}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How long and how often to run. Hours of simulated time."""
+
+    hours: float = field(default=1000.0, metadata=_POS)
+    warmup_hours: float = field(default=0.0, metadata=_NONNEG)
+    replications: int = field(default=5, metadata={"min": 1})
+    interval_minutes: float = field(default=30.0, metadata=_POS)
+    write_contacts: bool = True
+    progress: bool = True
+
+    def problems(self, key: str) -> list[str]:
+        return fail_if(self.warmup_hours >= self.hours, f"{key}.warmup_hours",
+                       self.warmup_hours, f"it must be below {key}.hours ({self.hours})")
+
+
+def _date_problems(text: str, key: str) -> list[str]:
+    try:
+        _dt.date.fromisoformat(text)
+    except ValueError:
+        return [f"{key} = {text!r} is not an ISO date; allowed: YYYY-MM-DD"]
+    return []
+
+
+def parse_scenario(data: dict, key: str = "scenario") -> Scenario:
+    """Validated :class:`Scenario` from a plain dict; raises :class:`ConfigError`."""
+    return from_dict(Scenario, data, key)
+
+
+def parse_run(data: dict, key: str = "run") -> RunSettings:
+    """Validated :class:`RunSettings` from a plain dict; raises :class:`ConfigError`."""
+    return from_dict(RunSettings, data, key)
+
+
+def parse_seed(value, key: str = "seed") -> int:
+    """The root seed: a non-negative integer."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError([f"{key} = {value!r} is not allowed; allowed: an integer >= 0"])
+    return value

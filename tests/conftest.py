@@ -1,0 +1,41 @@
+"""Shared helpers for the tests: build scenarios and run replications in-process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from analysis.kpis import replication_kpis, summarise  # noqa: E402
+from sim.model import simulate  # noqa: E402
+from sim.scenario import parse_run, parse_scenario  # noqa: E402
+
+
+def queue_scenario(arrivals_per_hour, aht_seconds, agents, patience_seconds=None,
+                   answer_target_seconds=20.0):
+    """A validated single-queue (M/M/c+M) scenario."""
+    return parse_scenario({"name": "test_queue", "queue": {
+        "arrivals_per_hour": arrivals_per_hour, "aht_seconds": aht_seconds, "agents": agents,
+        "patience_seconds": patience_seconds, "answer_target_seconds": answer_target_seconds}})
+
+
+def run_kpis(scenario, hours, replications=5, warmup_hours=0.0, seed=7):
+    """Simulate and summarise; returns the kpis dict shape of kpis.json (without files)."""
+    run = parse_run({"hours": hours, "warmup_hours": warmup_hours,
+                     "replications": replications})
+    channels, pools = scenario.agent_model()
+    targets = {n: ch.answer_target_seconds for n, ch in channels.items()}
+    skills = {n: p.skills for n, p in pools.items()}
+    costs = {n: p.hourly_cost_eur for n, p in pools.items()}
+    per = [replication_kpis(simulate(scenario, run, seed, r), warmup_hours * 3600.0, targets,
+                            skills, costs) for r in range(replications)]
+    return summarise(per)
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT

@@ -1,0 +1,81 @@
+"""Every scenario and config composes, validates and smoke-runs; the CLI writes a full run folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from sim.cli import CONF_DIR, run_scenario, validate_config
+
+SCENARIOS = sorted(p.stem for p in (Path(CONF_DIR) / "scenario").glob("*.yaml"))
+CONTACT_LOG_COLUMNS = ["contact_id", "need_id", "customer_id", "channel", "start", "outcome",
+                       "escalated_from", "target_product"]
+INTERVAL_COLUMNS = ["offered", "answered", "abandoned", "answered_within_target", "mean_wait_s",
+                    "agents_staffed", "agents_busy"]
+
+
+def _compose(overrides):
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        return OmegaConf.to_container(compose("config", overrides=overrides), resolve=True)
+
+
+def test_scenarios_found():
+    assert "single_queue" in SCENARIOS and len(SCENARIOS) >= 2
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenario_composes_validates_and_runs(name, tmp_path):
+    scenario, run, seed = validate_config(_compose([f"scenario={name}", "run.hours=30",
+                                                    "run.warmup_hours=1", "run.replications=2",
+                                                    "run.progress=false"]))
+    kpis = run_scenario(scenario, run, seed, tmp_path)
+    assert (tmp_path / "kpis.json").exists()
+    assert set(kpis["channels"]) == set(scenario.agent_model()[0])
+    for ch in kpis["channels"].values():
+        assert ch["offered"] >= ch["answered"] + ch["abandoned"]
+
+
+def test_cli_run_writes_complete_folder(tmp_path):
+    out = tmp_path / "run"
+    res = subprocess.run([sys.executable, "-m", "sim", "scenario=single_queue",
+                          "scenario.queue.agents=15", "scenario.queue.patience_seconds=300",
+                          "run.hours=20", "run.replications=2", "seed=3", f"hydra.run.dir={out}"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert str(out) in res.stdout
+    for f in ("scenario.yaml", "run.yaml", "contacts.parquet", "intervals.parquet", "kpis.json",
+              ".hydra/config.yaml"):
+        assert (out / f).exists(), f
+    kpis = json.loads((out / "kpis.json").read_text())
+    phone = kpis["channels"]["phone"]
+    for k in ("service_level", "asa_seconds", "p_wait", "p_abandon", "occupancy", "offered",
+              "answered", "abandoned", "agent_cost_eur"):
+        assert k in phone and f"{k}_ci" in phone
+    contacts = pd.read_parquet(out / "contacts.parquet")
+    assert list(contacts.columns[1:9]) == CONTACT_LOG_COLUMNS
+    assert "wait_s" in contacts
+    intervals = pd.read_parquet(out / "intervals.parquet")
+    assert set(INTERVAL_COLUMNS) <= set(intervals.columns)
+    assert (out / "scenario.yaml").read_text().count("agents: 15") == 1
+
+
+def test_cli_multirun_sweeps(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "sim", "-m", "scenario.queue.agents=13,15",
+                          "run.hours=20", "run.replications=1", f"hydra.sweep.dir={tmp_path}"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    runs = sorted(tmp_path.glob("*/kpis.json"))
+    assert len(runs) == 2
+
+
+def test_help_lists_scenarios():
+    res = subprocess.run([sys.executable, "-m", "sim", "--help"], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0 and "single_queue" in res.stdout and "run.hours" in res.stdout
