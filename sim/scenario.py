@@ -60,14 +60,14 @@ class HandleTime:
 
 
 @dataclass(frozen=True)
-class Shift:
-    """``agents`` on duty from ``start_hour`` to ``end_hour`` on the given weekdays.
+class OpeningHours:
+    """A weekly window: from ``start_hour`` to ``end_hour`` on the given weekdays.
 
-    Hours are clock hours of the day the shift starts; ``end_hour`` up to 48
-    lets a night shift run past midnight.
+    As a channel's opening hours: contacts at other times fail ("closed").
+    Hours are clock hours of the day the window starts; ``end_hour`` up to 48
+    lets a window (a night shift) run past midnight.
     """
 
-    agents: int = field(metadata=_NONNEG)
     start_hour: float = field(default=0.0, metadata=_HOUR)
     end_hour: float = field(default=24.0, metadata=_HOUR)
     weekdays: tuple[int, ...] = field(default=ALL_WEEKDAYS, metadata=_DAY)
@@ -75,6 +75,13 @@ class Shift:
     def problems(self, key: str) -> list[str]:
         return fail_if(self.end_hour <= self.start_hour, f"{key}.end_hour", self.end_hour,
                        f"it must be after start_hour ({self.start_hour})")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shift(OpeningHours):
+    """``agents`` on duty during a weekly window (see :class:`OpeningHours`)."""
+
+    agents: int = field(metadata=_NONNEG)
 
 
 @dataclass(frozen=True)
@@ -103,19 +110,6 @@ class Pool:
             + fail_if(self.concurrency > 1 and self.skills != ("chat",), f"{key}.concurrency",
                       self.concurrency, "concurrency > 1 needs skills: [chat] only")
         )
-
-
-@dataclass(frozen=True)
-class OpeningHours:
-    """When a channel accepts contacts; contacts at other times fail ("closed")."""
-
-    start_hour: float = field(default=0.0, metadata=_HOUR)
-    end_hour: float = field(default=24.0, metadata=_HOUR)
-    weekdays: tuple[int, ...] = field(default=ALL_WEEKDAYS, metadata=_DAY)
-
-    def problems(self, key: str) -> list[str]:
-        return fail_if(self.end_hour <= self.start_hour, f"{key}.end_hour", self.end_hour,
-                       f"it must be after start_hour ({self.start_hour})")
 
 
 @dataclass(frozen=True)
