@@ -113,6 +113,8 @@ def summarise(per_replication: list[dict]) -> dict:
     """Mean and 95 % CI half-width (``<kpi>_ci``) of every KPI over replications."""
     result = {}
     for block in ("channels", "pools"):
+        if block not in per_replication[0]:
+            continue
         names = per_replication[0][block]
         result[block] = {n: _summarise_block([r[block][n] for r in per_replication])
                          for n in names}
@@ -120,4 +122,7 @@ def summarise(per_replication: list[dict]) -> dict:
                "agent_cost_eur": sum(p["agent_cost_eur"] for p in r["pools"].values())}
               for r in per_replication]
     result["totals"] = _summarise_block(totals)
+    for block in ("metrics", "volumes"):
+        if block in per_replication[0]:
+            result[block] = _summarise_block([r[block] for r in per_replication])
     return result

@@ -10,11 +10,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.journey_spec import CHANNELS
+
 from .areas import area_per_bin, step_area_per_bin
 
 __all__ = ["ChannelTargets", "contacts_frame", "intervals_frame", "wait_seconds",
            "within_target"]
 
+#: Channel codes of the agent channels (the first four of the contact log's channels).
+AGENT_CODES = np.arange(4)
+AGENT_CHANNELS = CHANNELS[:4]
 #: Channels whose target is a completion due time (from creation), not an answer wait.
 DUE_TIME_CHANNELS = ("service_request",)
 
@@ -22,11 +27,13 @@ ChannelTargets = dict  # channel name -> answer target (s); due time for service
 
 
 def wait_seconds(c: dict, horizon: float) -> np.ndarray:
-    """Time in queue: to answer, to abandoning, or to the end of the run if still waiting."""
+    """Time in an agent queue: to answer, to abandoning, or to the end of the run if still
+    waiting; NaN for contacts in channels without agents."""
     arrival, answer, end = c["arrival_s"], c["answer_s"], c["end_s"]
     wait = np.where(np.isnan(answer), end - arrival, answer - arrival)
     wait = np.where(np.isnan(wait), horizon - arrival, wait)
-    return np.maximum(wait, 0.0)
+    agent = np.isin(c["channel_code"], AGENT_CODES)
+    return np.where(agent, np.maximum(wait, 0.0), np.nan)
 
 
 def within_target(channel: np.ndarray, answered: np.ndarray, wait: np.ndarray,
@@ -40,28 +47,35 @@ def within_target(channel: np.ndarray, answered: np.ndarray, wait: np.ndarray,
     return out
 
 
-def contacts_frame(records, start_date: str, customer_ids: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per contact, contact-log columns first, then queue and handle times.
+def _names(codes: np.ndarray, names) -> pd.Categorical:
+    """Codes → categorical names; code -1 → missing."""
+    lookup = np.asarray(list(names) + [None], dtype=object)
+    return pd.Categorical(lookup[np.where(codes < 0, len(names), codes)], categories=list(names))
 
-    ``customer_id`` is the need's caller; without a customer population each
-    need is its own caller (``customer_id = need_id``).
+
+def contacts_frame(records, start_date: str) -> pd.DataFrame:
+    """One row per contact: the contact-log columns first, then queue and handle times.
+
+    Outside customer journeys each need is its own caller (``customer_id =
+    need_id``) and intent and segment are missing.
     """
     c = records.contacts
     n = len(c["contact_id"])
-    channel = np.asarray(records.channels, dtype=object)[c["channel_code"]]
-    outcome = np.asarray(records.outcomes, dtype=object)[c["outcome_code"]]
-    pools = np.asarray(list(records.pools) + [None], dtype=object)
-    start = pd.Timestamp(start_date) + pd.to_timedelta(c["arrival_s"], unit="s")
+    customer = np.where(c["customer_id"] >= 0, c["customer_id"], c["need_id"])
+    esc, target = c["escalated_from"], c["target_product"]
+    reasons = getattr(records, "reasons", ("not_working", "hard_to_use", "could_not_find"))
     return pd.DataFrame({
         "replication": np.full(n, records.replication, dtype=np.int32),
         "contact_id": c["contact_id"],
         "need_id": c["need_id"],
-        "customer_id": c["need_id"] if customer_ids is None else customer_ids,
-        "channel": pd.Categorical(channel),
-        "start": start,
-        "outcome": pd.Categorical(outcome, categories=list(records.outcomes)),
-        "escalated_from": pd.array([pd.NA] * n, dtype="Int64"),
-        "target_product": pd.array([pd.NA] * n, dtype="boolean"),
+        "customer_id": customer,
+        "channel": _names(c["channel_code"], records.channels),
+        "start": pd.Timestamp(start_date) + pd.to_timedelta(c["arrival_s"], unit="s"),
+        "outcome": _names(c["outcome_code"], records.outcomes),
+        "escalated_from": pd.arrays.IntegerArray(np.maximum(esc, 0), esc < 0),
+        "target_product": pd.arrays.BooleanArray(target == 1, target < 0),
+        "segment": _names(c["segment_code"], records.segments),
+        "intent": _names(c["intent_code"], records.intents),
         "priority": c["priority"],
         "attempt": c["attempt"],
         "arrival_s": c["arrival_s"],
@@ -69,7 +83,9 @@ def contacts_frame(records, start_date: str, customer_ids: np.ndarray | None = N
         "answer_s": c["answer_s"],
         "handle_s": np.where(np.isnan(c["answer_s"]), np.nan, c["handle_s"]),
         "end_s": c["end_s"],
-        "pool": pd.Categorical(pools[c["pool_code"]]),
+        "pool": _names(c["pool_code"], records.pools),
+        "failure_reason": _names(c["reason_code"], reasons),
+        "guided": c["guided"].astype(bool),
     })
 
 

@@ -40,6 +40,7 @@ class AgentPool:
         self.wrap = spec.wrap_up_seconds
         self.cap = 0
         self.busy = 0
+        self.on_answer = None                   # journeys: called as on_answer(cid) when answered
         self.staffed_t = array("d")
         self.staffed_n = array("d")
 
@@ -57,6 +58,8 @@ class AgentPool:
         log.outcome[cid] = RESOLVED
         log.pool[cid] = self.code
         At(self.env, handle + self.wrap, self._done)
+        if self.on_answer is not None:
+            self.on_answer(cid)
 
     def _done(self, ev) -> None:
         """A slot frees up: leave if on overtime, else take the next waiting contact."""

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-__all__ = ["windows", "step_levels", "OpenCheck"]
+__all__ = ["windows", "step_levels", "OpenCheck", "open_check"]
 
 
 def windows(start_date: str, horizon_seconds: float, start_hour: float, end_hour: float,
@@ -58,8 +58,20 @@ class OpenCheck:
         self._starts = [w[0] for w in wins]
         self._ends = [w[1] for w in wins]
 
+    def edges(self) -> list[float]:
+        """Every time the open state may change."""
+        return self._starts + self._ends
+
     def __call__(self, t: float) -> bool:
         if self.always:
             return True
         i = bisect.bisect_right(self._starts, t) - 1
         return i >= 0 and t < self._ends[i]
+
+
+def open_check(hours, start_date: str, horizon_seconds: float) -> OpenCheck:
+    """The :class:`OpenCheck` of weekly opening hours (``start_hour``, ``end_hour``, ``weekdays``)."""
+    always = hours.start_hour <= 0 and hours.end_hour >= 24 and len(set(hours.weekdays)) == 7
+    wins = [] if always else windows(start_date, horizon_seconds, hours.start_hour,
+                                     hours.end_hour, hours.weekdays)
+    return OpenCheck(wins, always)

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from analysis import runio
 from analysis.kpis import replication_kpis, summarise
+from analysis.metrics import load_definitions, log_metrics, volumes
 from analysis.tables import contacts_frame, intervals_frame
 
 from .model import simulate
@@ -26,7 +27,7 @@ from .scenario import ConfigError, parse_run, parse_scenario, parse_seed
 from .validate import to_dict
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-ROOT_KEYS = ("scenario", "run", "seed")
+ROOT_KEYS = ("scenario", "run", "seed", "metrics")
 
 
 def validate_config(cfg: dict):
@@ -34,7 +35,8 @@ def validate_config(cfg: dict):
     problems = [f"{k} is not a known top-level key; allowed: {', '.join(ROOT_KEYS)}"
                 for k in cfg if k not in ROOT_KEYS]
     parsed = []
-    for parse, key in ((parse_scenario, "scenario"), (parse_run, "run"), (parse_seed, "seed")):
+    for parse, key in ((parse_scenario, "scenario"), (parse_run, "run"), (parse_seed, "seed"),
+                       (load_definitions, "metrics")):
         try:
             parsed.append(parse(cfg.get(key), key))
         except ConfigError as exc:
@@ -51,8 +53,18 @@ def _progress(rep: int, n: int, started: float, contacts: int) -> None:
           f"{elapsed:.1f} s elapsed, about {left:.0f} s to go", file=sys.stderr, flush=True)
 
 
-def run_scenario(scenario, run, seed: int, out_dir: Path) -> dict:
+def _log_kpis(frame: pd.DataFrame, warmup_s: float, defs, agent_cost_eur: float) -> dict:
+    """Contact-log metrics and volumes of one replication (contacts after the warm-up)."""
+    log = frame[frame["arrival_s"] >= warmup_s]
+    metrics = log_metrics(log, defs)
+    metrics["agent_cost_eur"] = agent_cost_eur
+    metrics["cost_per_need_eur"] = agent_cost_eur / metrics["needs"] if metrics["needs"] else None
+    return {"metrics": metrics, "volumes": volumes(log)}
+
+
+def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
     """Run every replication, write the tables and ``kpis.json`` (last); return the KPIs."""
+    defs = defs or load_definitions()
     channels, pools = scenario.agent_model()
     targets = {n: ch.answer_target_seconds for n, ch in channels.items()}
     skills = {n: p.skills for n, p in pools.items()}
@@ -61,11 +73,15 @@ def run_scenario(scenario, run, seed: int, out_dir: Path) -> dict:
     started = time.perf_counter()
     for rep in range(run.replications):
         rec = simulate(scenario, run, seed, rep)
-        per_rep.append(replication_kpis(rec, run.warmup_hours * 3600.0, targets, skills, costs))
+        rep_kpis = replication_kpis(rec, run.warmup_hours * 3600.0, targets, skills, costs)
+        frame = contacts_frame(rec, scenario.start_date)
+        cost = sum(p["agent_cost_eur"] for p in rep_kpis["pools"].values())
+        rep_kpis.update(_log_kpis(frame, run.warmup_hours * 3600.0, defs, cost))
+        per_rep.append(rep_kpis)
         intervals.append(intervals_frame(rec, scenario.start_date, run.interval_minutes * 60.0,
                                          targets, skills))
         if run.write_contacts:
-            contacts.append(contacts_frame(rec, scenario.start_date))
+            contacts.append(frame)
         if run.progress:
             _progress(rep, run.replications, started, len(rec.contacts["contact_id"]))
     if contacts:
@@ -83,20 +99,39 @@ def main(cfg: DictConfig) -> None:
     """Hydra task: validate, run, write. User errors exit with status 2 and no traceback."""
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        scenario, run, seed = validate_config(OmegaConf.to_container(cfg, resolve=True))
+        scenario, run, seed, defs = validate_config(OmegaConf.to_container(cfg, resolve=True))
     except ConfigError as exc:
         runio.write_error(out_dir, str(exc))
         print(f"ccsim: {exc}", file=sys.stderr)
         sys.exit(2)
     runio.write_yaml(out_dir / "scenario.yaml", to_dict(scenario))
     runio.write_yaml(out_dir / "run.yaml", {"seed": seed, "run": to_dict(run)})
-    kpis = run_scenario(scenario, run, seed, out_dir)
-    phone = kpis["channels"].get("phone", {})
-    if phone:
-        print(f"[ccsim] phone: service level {phone['service_level']:.3f}, "
-              f"ASA {phone['asa_seconds']:.1f} s, abandoned {phone['p_abandon']:.3f}",
-              file=sys.stderr)
+    kpis = run_scenario(scenario, run, seed, out_dir, defs)
+    print(summary_text(kpis))
     print(f"[ccsim] results: {out_dir}")
+
+
+def _pct(block: dict, key: str) -> str:
+    v, h = block.get(key), block.get(f"{key}_ci")
+    if v is None:
+        return "–"
+    return f"{v:.1%}" + (f" ± {h:.1%}" if h else "")
+
+
+def summary_text(kpis: dict) -> str:
+    """A few lines a planner reads after a run: the metric trap side by side, cost, service."""
+    m = kpis["metrics"]
+    lines = [f"[ccsim] {kpis['scenario']}: {kpis['replications']} replication(s) × "
+             f"{kpis['hours']:g} h, seed {kpis['seed']}",
+             f"  online share of contacts (company) {_pct(m, 'online_share_of_contacts')}, "
+             f"online self-service share (thesis) {_pct(m, 'online_self_service_share')}, "
+             f"digital resolution share {_pct(m, 'digital_resolution_share')}",
+             f"  manual contacts {m['manual_contacts']:,.0f}, needs {m['needs']:,.0f}, "
+             f"agent cost {kpis['totals']['agent_cost_eur']:,.0f} EUR"]
+    for name, ch in kpis["channels"].items():
+        lines.append(f"  {name}: service level {_pct(ch, 'service_level')}, "
+                     f"ASA {ch['asa_seconds'] or 0:.1f} s, abandoned {_pct(ch, 'p_abandon')}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,12 +15,14 @@ import simpy
 
 from .agents import AgentPool, capacity_steps
 from .arrivals import hourly_rates, poisson_arrivals
-from .calendar import OpenCheck, windows
+from .calendar import open_check
 from .distributions import exponential_sampler, handle_sampler, uniform_sampler
 from .events import At
+from .journey import Journeys
+from .journey_spec import CHANNELS
 from .log import OUTCOMES, ContactLog
 from .queues import ChannelQueue
-from .scenario import AGENT_CHANNELS, ALL_WEEKDAYS, RunSettings, Scenario
+from .scenario import RunSettings, Scenario
 from .streams import Streams
 
 __all__ = ["RunRecords", "simulate"]
@@ -44,6 +46,9 @@ class RunRecords:
     staffed: dict
     pool_concurrency: dict
     pool_wrap_seconds: dict
+    intents: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    needs: int = 0
 
 
 def _draws(streams: Streams, name: str, spec) -> dict:
@@ -56,13 +61,6 @@ def _draws(streams: Streams, name: str, spec) -> dict:
                                             streams.rng(f"{name}.redial_delay")),
         "priority": uniform_sampler(streams.rng(f"{name}.priority")),
     }
-
-
-def _open_check(spec, start_date: str, horizon: float) -> OpenCheck:
-    oh = spec.open_hours
-    always = oh.start_hour <= 0 and oh.end_hour >= 24 and set(oh.weekdays) == set(ALL_WEEKDAYS)
-    wins = [] if always else windows(start_date, horizon, oh.start_hour, oh.end_hour, oh.weekdays)
-    return OpenCheck(wins, always)
 
 
 class _ArrivalDriver:
@@ -88,8 +86,9 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int) 
     channel_specs, pool_specs = scenario.agent_model()
     log = ContactLog()
     queues = {
-        name: ChannelQueue(env, AGENT_CHANNELS.index(name), spec, log,
-                           _draws(streams, name, spec), _open_check(spec, scenario.start_date, horizon))
+        name: ChannelQueue(env, CHANNELS.index(name), spec, log,
+                           _draws(streams, name, spec),
+                           open_check(spec.open_hours, scenario.start_date, horizon))
         for name, spec in channel_specs.items()
     }
     pools = {}
@@ -100,6 +99,10 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int) 
             queues[s].pools.append(pool)
         pool.schedule(*capacity_steps(pspec, scenario.start_date, horizon))
     first_need = 0
+    journeys = None
+    if scenario.has_journeys:
+        journeys = Journeys(env, scenario, log, queues, pools, streams, horizon)
+        first_need = len(journeys.need_t)
     for name, spec in channel_specs.items():
         rates = hourly_rates(spec.arrivals_per_hour, spec.profile, scenario.start_date,
                              math.ceil(run.hours))
@@ -113,11 +116,14 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int) 
         replication=replication,
         horizon_seconds=horizon,
         contacts=log.columns(),
-        channels=AGENT_CHANNELS,
+        channels=CHANNELS,
         pools=tuple(pools),
         outcomes=OUTCOMES,
         staffed={n: (np.frombuffer(p.staffed_t).copy(), np.frombuffer(p.staffed_n).copy())
                  for n, p in pools.items()},
         pool_concurrency={n: p.concurrency for n, p in pools.items()},
         pool_wrap_seconds={n: p.wrap for n, p in pools.items()},
+        intents=tuple(scenario.needs.intents) if journeys else (),
+        segments=tuple(scenario.customers.segments) if journeys else (),
+        needs=first_need,
     )

@@ -16,7 +16,9 @@ The life of a contact, top to bottom (``ChannelQueue.arrive``):
    abandonment — no event needed).
 6. A contact that would redial after abandoning gets one event at its
    deadline: if it is still waiting then, it abandons and its redial arrives
-   after an exponential delay, as a new contact of the same need.
+   after an exponential delay, as a new contact of the same need. In customer
+   journeys every waiting contact gets that event, and one that does not
+   redial goes back to its journey (another channel, or give up).
 
 Steps 5–6 replace SimPy's ``req | env.timeout(patience)`` race by cheaper
 bookkeeping with the same outcome; the Erlang A tests check it.
@@ -37,14 +39,20 @@ __all__ = ["ChannelQueue"]
 
 
 class ChannelQueue:
-    """Runtime state of one agent channel in one replication."""
+    """Runtime state of one agent channel in one replication.
+
+    ``on_abandon(cid)``, when set (customer journeys), is called for every
+    contact that abandons without redialling, at the moment it abandons; every
+    waiting contact then gets its deadline event.
+    """
 
     def __init__(self, env, code: int, spec, log: ContactLog, draws: dict, is_open: OpenCheck):
         self.env = env
         self.code = code
         self.log = log
-        self.is_open = is_open
+        self.is_open = None if is_open.always else is_open
         self.pools = []                         # filled by the model, in routing order
+        self.on_abandon = None
         self.classes = [deque() for _ in spec.priority_shares]
         self._cum_shares = list(accumulate(spec.priority_shares))[:-1]
         self._handle = draws["handle"]
@@ -54,16 +62,27 @@ class ChannelQueue:
         self._priority_u = draws["priority"]
         self._redial_p = spec.redial_probability
 
-    def arrive(self, need: int, attempt: int) -> None:
-        """A contact arrives now; see the module docstring for its life."""
+    def arrive(self, need: int, attempt: int, who: tuple | None = None) -> None:
+        """A contact arrives now; see the module docstring for its life.
+
+        ``who`` (journeys): (customer, intent, segment, escalated_from,
+        handle_scale, handle_extra_s, guided).
+        """
         now = self.env._now
         prio = bisect.bisect_right(self._cum_shares, self._priority_u()) if self._cum_shares else 0
         log = self.log
-        cid = log.add(need, self.code, prio, attempt, now, self._handle())
+        if who is None:
+            cid = log.add(need, self.code, attempt, now, self._handle(), priority=prio)
+        else:
+            customer, intent, segment, esc, scale, extra, guided = who
+            cid = log.add(need, self.code, attempt, now, self._handle() * scale + extra,
+                          customer, intent, segment, prio, esc, guided=guided)
         patience = self._patience()
-        if not self.is_open(now):
+        if self.is_open is not None and not self.is_open(now):
             log.outcome[cid] = FAILED
             log.end[cid] = now
+            if self.on_abandon is not None:
+                self.on_abandon(cid)
             return
         for pool in self.pools:
             if pool.busy < pool.cap:
@@ -72,8 +91,10 @@ class ChannelQueue:
                 return
         deadline = now + patience
         self.classes[prio].append((deadline, cid))
-        if self._redial_p > 0.0 and deadline < math.inf and self._redial_u() < self._redial_p:
-            At(self.env, patience, self._expire, (cid, need, attempt))
+        if deadline < math.inf:
+            redial = self._redial_p > 0.0 and self._redial_u() < self._redial_p
+            if redial or self.on_abandon is not None:
+                At(self.env, patience, self._expire, (cid, redial))
 
     def next_waiting(self, now: float) -> int:
         """Remove and return the first contact still waiting, or -1; records lazy abandons."""
@@ -94,16 +115,24 @@ class ChannelQueue:
         self.log.end[cid] = t
 
     def _expire(self, ev) -> None:
-        """Deadline of a would-be redialer: abandon if still waiting, then redial later."""
-        cid, need, attempt = ev._value
+        """Deadline of a waiting contact: abandon if still waiting, then redial or move on."""
+        cid, redial = ev._value
         if self.log.outcome[cid] != OPEN:
             return
         self._abandon(cid, self.env._now)
-        At(self.env, self._redial_delay(), self._redial, (need, attempt + 1))
+        if redial:
+            At(self.env, self._redial_delay(), self._redial, cid)
+        elif self.on_abandon is not None:
+            self.on_abandon(cid)
 
     def _redial(self, ev) -> None:
-        need, attempt = ev._value
-        self.arrive(need, attempt)
+        """The same need calls again: a new contact, one attempt later."""
+        cid = ev._value
+        log = self.log
+        who = None
+        if log.customer[cid] >= 0:
+            who = (log.customer[cid], log.intent[cid], log.segment[cid], -1, 1.0, 0.0, 0)
+        self.arrive(log.need[cid], log.attempt[cid] + 1, who)
 
     def finish(self, horizon: float) -> None:
         """At the end of the run: contacts past their deadline abandoned; the rest stay OPEN."""

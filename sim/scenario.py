@@ -24,16 +24,24 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
+from .journey_spec import (
+    CHANNELS,
+    Choice,
+    Customers,
+    Digital,
+    Needs,
+    date_problems,
+)
 from .validate import ConfigError, fail_if, from_dict
 
 __all__ = [
-    "AGENT_CHANNELS", "ALL_WEEKDAYS", "HandleTime", "Shift", "Pool", "OpeningHours",
+    "CHANNELS", "AGENT_CHANNELS", "ALL_WEEKDAYS", "HandleTime", "Shift", "Pool", "OpeningHours",
     "Profile", "AgentChannel", "SingleQueue", "Scenario", "RunSettings",
     "parse_scenario", "parse_run", "parse_seed", "ConfigError",
 ]
 
-#: Channels whose contacts are handled by agents (the engine of this module).
-AGENT_CHANNELS = ("phone", "appointment", "chat", "service_request")
+#: Channels whose contacts are handled by agents.
+AGENT_CHANNELS = CHANNELS[:4]
 #: Monday = 0 … Sunday = 6.
 ALL_WEEKDAYS = (0, 1, 2, 3, 4, 5, 6)
 
@@ -136,16 +144,26 @@ class Profile:
 class AgentChannel:
     """An agent-served channel: arrivals, patience, redials, priority classes.
 
-    ``patience_seconds`` is the mean of an exponential patience (``null`` =
-    never abandons). A caller who abandons redials with
-    ``redial_probability`` after an exponential delay of mean
+    ``arrivals_per_hour`` are contacts arriving directly (besides those that
+    customer journeys send). ``patience_seconds`` is the mean of an
+    exponential patience (``null`` = never abandons). A caller who abandons
+    redials with ``redial_probability`` after an exponential delay of mean
     ``redial_delay_seconds``. ``priority_shares[k]`` is the share of contacts
     in priority class k (0 = served first; FCFS within a class).
     ``answer_target_seconds`` is the service-level target: answered within
     this wait (for ``service_request``: completed within this due time).
+
+    In customer journeys: ``first_contact_resolution`` (per intent) is the
+    probability an answered matter stays resolved; contacts passed on by the
+    bot or the portal take ``escalated_handle_factor`` × the handle time (they
+    are the harder share). Phone: from ``guidance_from`` agents guide a caller
+    to self-service with ``guidance_probability`` (``guidance_extra_seconds``
+    longer call; the customer registers and leans digital afterwards);
+    ``open_line_until`` ends open phone lines on that date. Chat: from
+    ``logged_in_only_from`` only customers logged in to the portal can chat.
     """
 
-    arrivals_per_hour: float = field(metadata=_NONNEG)
+    arrivals_per_hour: float = field(default=0.0, metadata=_NONNEG)
     handle: HandleTime = HandleTime()
     answer_target_seconds: float = field(default=20.0, metadata=_NONNEG)
     patience_seconds: float | None = field(default=None, metadata=_POS)
@@ -154,12 +172,22 @@ class AgentChannel:
     priority_shares: tuple[float, ...] = field(default=(1.0,), metadata=_PROB)
     open_hours: OpeningHours = OpeningHours()
     profile: Profile = Profile()
+    first_contact_resolution: dict[str, float] = field(default_factory=dict, metadata=_PROB)
+    escalated_handle_factor: float = field(default=1.0, metadata=_POS)
+    guidance_probability: float = field(default=0.0, metadata=_PROB)
+    guidance_extra_seconds: float = field(default=120.0, metadata=_NONNEG)
+    guidance_from: str | None = None
+    open_line_until: str | None = None
+    logged_in_only_from: str | None = None
 
     def problems(self, key: str) -> list[str]:
         total = sum(self.priority_shares)
-        return fail_if(abs(total - 1.0) > 1e-9 or not self.priority_shares,
-                       f"{key}.priority_shares", list(self.priority_shares),
-                       "give one share per priority class, summing to 1")
+        out = fail_if(abs(total - 1.0) > 1e-9 or not self.priority_shares,
+                      f"{key}.priority_shares", list(self.priority_shares),
+                      "give one share per priority class, summing to 1")
+        for name in ("guidance_from", "open_line_until", "logged_in_only_from"):
+            out += date_problems(getattr(self, name), f"{key}.{name}")
+        return out
 
 
 @dataclass(frozen=True)
@@ -176,7 +204,12 @@ class SingleQueue:
 
 @dataclass(frozen=True)
 class Scenario:
-    """What is simulated. ``start_date`` (ISO, e.g. 2023-01-02) anchors the calendar."""
+    """What is simulated. ``start_date`` (ISO, e.g. 2023-01-02) anchors the calendar.
+
+    With ``customers``, ``needs`` and ``choice`` the scenario simulates customer
+    journeys across all channels (:mod:`sim.journey`); without them only the
+    agent channels with their direct arrivals.
+    """
 
     name: str
     description: str = ""
@@ -184,6 +217,14 @@ class Scenario:
     queue: SingleQueue | None = None
     channels: dict[str, AgentChannel] = field(default_factory=dict)
     pools: dict[str, Pool] = field(default_factory=dict)
+    customers: Customers | None = None
+    needs: Needs | None = None
+    choice: Choice | None = None
+    digital: Digital = Digital()
+
+    @property
+    def has_journeys(self) -> bool:
+        return self.needs is not None
 
     def problems(self, key: str) -> list[str]:
         out = _date_problems(self.start_date, f"{key}.start_date")
@@ -202,6 +243,29 @@ class Scenario:
                 if s not in self.channels:
                     out.append(f"{key}.pools.{pname}.skills lists '{s}', which is not among "
                                f"{key}.channels ({', '.join(self.channels) or 'none'})")
+        return out + self._journey_problems(key)
+
+    def _journey_problems(self, key: str) -> list[str]:
+        parts = {"customers": self.customers, "needs": self.needs, "choice": self.choice}
+        given = [k for k, v in parts.items() if v is not None]
+        if not given:
+            return []
+        if len(given) < 3:
+            return [f"{key}: customer journeys need all of customers, needs and choice; "
+                    f"missing: {', '.join(k for k in parts if k not in given)}"]
+        intents = set(self.needs.intents) | {"default"}
+        out = []
+        per_intent = [(f"channels.{n}.first_contact_resolution", c.first_contact_resolution)
+                      for n, c in self.channels.items()]
+        for dname in ("support_site", "bot", "selfservice", "webshop", "api", "user_admin"):
+            d = getattr(self.digital, dname)
+            if d is not None:
+                per_intent += [(f"digital.{dname}.success", d.success),
+                               (f"digital.{dname}.first_contact_resolution",
+                                d.first_contact_resolution)]
+        for where, values in per_intent:
+            out += [f"{key}.{where}.{k} is not an intent; allowed: {', '.join(sorted(intents))}"
+                    for k in values if k not in intents]
         return out
 
     def agent_model(self) -> tuple[dict[str, AgentChannel], dict[str, Pool]]:

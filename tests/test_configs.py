@@ -32,10 +32,11 @@ def test_scenarios_found():
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_scenario_composes_validates_and_runs(name, tmp_path):
-    scenario, run, seed = validate_config(_compose([f"scenario={name}", "run.hours=30",
+    scenario, run, seed, _ = validate_config(_compose([f"scenario={name}", "run.hours=30",
                                                     "run.warmup_hours=1", "run.replications=2",
                                                     "run.progress=false"]))
     kpis = run_scenario(scenario, run, seed, tmp_path)
+    assert set(kpis["metrics"]) >= {"online_share_of_contacts", "manual_contacts", "needs"}
     assert (tmp_path / "kpis.json").exists()
     assert set(kpis["channels"]) == set(scenario.agent_model()[0])
     for ch in kpis["channels"].values():
@@ -67,7 +68,8 @@ def test_cli_run_writes_complete_folder(tmp_path):
 
 
 def test_cli_multirun_sweeps(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "sim", "-m", "scenario.queue.agents=13,15",
+    res = subprocess.run([sys.executable, "-m", "sim", "-m", "scenario=single_queue",
+                          "scenario.queue.agents=13,15",
                           "run.hours=20", "run.replications=1", f"hydra.sweep.dir={tmp_path}"],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr

@@ -25,7 +25,7 @@ def _tiny_intervals() -> pd.DataFrame:
     with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
         cfg = compose("config", overrides=["scenario=small_centre", "run.hours=48",
                                            "run.warmup_hours=0", "seed=99"])
-    scenario, run, seed = validate_config(OmegaConf.to_container(cfg, resolve=True))
+    scenario, run, seed, _ = validate_config(OmegaConf.to_container(cfg, resolve=True))
     channels, pools = scenario.agent_model()
     rec = simulate(scenario, run, seed, 0)
     iv = intervals_frame(rec, scenario.start_date, 3600.0,

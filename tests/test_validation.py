@@ -88,12 +88,13 @@ def test_channel_without_pool_rejected():
 
 
 def test_valid_config_passes():
-    scenario, run, seed = validate_config(config())
+    scenario, run, seed, _ = validate_config(config())
     assert scenario.queue.agents == 14 and run.hours == 10.0 and seed == 1
 
 
 def _ccsim(tmp_path, *args):
-    return subprocess.run([sys.executable, "-m", "sim", *args, f"hydra.run.dir={tmp_path}"],
+    return subprocess.run([sys.executable, "-m", "sim", "scenario=single_queue", *args,
+                           f"hydra.run.dir={tmp_path}"],
                           capture_output=True, text=True, timeout=120)
 
 

@@ -1,0 +1,255 @@
+"""Schema of customer journeys: customers, needs, channel choice and the digital channels.
+
+Part of the one scenario schema (:mod:`sim.scenario` holds the top level and
+the agent channels). Probabilities are in [0, 1]; "utility" terms are
+dimensionless logit utilities; times carry their unit in the name.
+
+Per-intent values (``success``, ``first_contact_resolution``) are mappings of
+intent name → value; the key ``default`` covers intents not listed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+from .validate import fail_if
+
+__all__ = ["CHANNELS", "DIGITAL_CHANNELS", "Segment", "Customers", "Intent", "NeedEvent",
+           "Needs", "Choice", "DigitalChannel", "Bot", "Portal", "Webshop", "Digital",
+           "by_intent", "date_problems"]
+
+#: Every channel of the contact log; the first four are agent channels.
+CHANNELS = ("phone", "appointment", "chat", "service_request", "bot", "selfservice",
+            "webshop", "support_site", "api", "user_admin")
+#: Channels that need no agent.
+DIGITAL_CHANNELS = CHANNELS[4:]
+GIVE_UP = "give_up"
+
+_PROB = {"min": 0, "max": 1}
+_NONNEG = {"min": 0}
+_POS = {"min_exclusive": 0}
+
+
+def by_intent(values: dict[str, float], intent: str, fallback: float = 1.0) -> float:
+    """The value for ``intent``, else the ``default`` entry, else ``fallback``."""
+    return values.get(intent, values.get("default", fallback))
+
+
+def date_problems(text: str | None, key: str) -> list[str]:
+    """Problems of an optional ISO date field."""
+    if text is None:
+        return []
+    try:
+        _dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return [f"{key} = {text!r} is not an ISO date; allowed: YYYY-MM-DD or null"]
+    return []
+
+
+def _channel_keys(values: dict, key: str, extra: tuple[str, ...] = ()) -> list[str]:
+    return [f"{key}.{k} is not a channel; allowed: {', '.join(CHANNELS + extra)}"
+            for k in values if k not in CHANNELS + extra]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A digital-adoption segment of business accounts.
+
+    ``share``: share of accounts (existing and new); ``needs_per_year``:
+    needs per account per year; ``registered_share``: share registered for
+    self-service at the start (``new_registered_share`` for accounts created
+    during the run); ``login_failure_probability``: a portal login fails;
+    ``api_share``: accounts with an API integration; ``channel_utility``:
+    the segment's own liking of each channel (logit utility, 0 if missing).
+    """
+
+    share: float = field(metadata=_PROB)
+    needs_per_year: float = field(default=16.0, metadata=_NONNEG)
+    registered_share: float = field(default=0.5, metadata=_PROB)
+    new_registered_share: float = field(default=0.2, metadata=_PROB)
+    login_failure_probability: float = field(default=0.1, metadata=_PROB)
+    api_share: float = field(default=0.0, metadata=_PROB)
+    channel_utility: dict[str, float] = field(default_factory=dict)
+
+    def problems(self, key: str) -> list[str]:
+        return _channel_keys(self.channel_utility, f"{key}.channel_utility")
+
+
+@dataclass(frozen=True)
+class Customers:
+    """The account population: ``accounts`` at the start, new ones joining at a steady rate."""
+
+    accounts: int = field(metadata=_NONNEG)
+    new_accounts_per_year: float = field(default=0.0, metadata=_NONNEG)
+    segments: dict[str, Segment] = field(default_factory=dict)
+
+    def problems(self, key: str) -> list[str]:
+        total = sum(s.share for s in self.segments.values())
+        return (fail_if(not self.segments, f"{key}.segments", {}, "give at least one segment")
+                + fail_if(bool(self.segments) and abs(total - 1) > 1e-6, f"{key}.segments",
+                          f"shares summing to {total:g}", "segment shares must sum to 1"))
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a need is about: ``share`` of needs, ``complexity`` 0 (simple) … 1 (complex),
+    and how well each channel fits it (``channel_utility``, logit utility)."""
+
+    share: float = field(metadata=_PROB)
+    complexity: float = field(default=0.5, metadata=_PROB)
+    channel_utility: dict[str, float] = field(default_factory=dict)
+
+    def problems(self, key: str) -> list[str]:
+        return _channel_keys(self.channel_utility, f"{key}.channel_utility")
+
+
+@dataclass(frozen=True)
+class NeedEvent:
+    """A dated event (billing change, product change, portal relaunch …).
+
+    From ``start_date`` to ``end_date`` (inclusive) needs of ``intents``
+    (empty = all) arrive ``need_factor`` times as often, digital success rates
+    of ``channels`` (empty = all digital channels) are multiplied by
+    ``success_factor`` and portal logins fail ``login_failure_add`` more often.
+    """
+
+    start_date: str
+    end_date: str
+    name: str = ""
+    intents: tuple[str, ...] = ()
+    need_factor: float = field(default=1.0, metadata=_NONNEG)
+    success_factor: float = field(default=1.0, metadata=_NONNEG)
+    login_failure_add: float = field(default=0.0, metadata=_PROB)
+    channels: tuple[str, ...] = field(default=(), metadata={"choices": DIGITAL_CHANNELS})
+
+    def problems(self, key: str) -> list[str]:
+        out = date_problems(self.start_date, f"{key}.start_date") + \
+            date_problems(self.end_date, f"{key}.end_date")
+        if not out and self.end_date < self.start_date:
+            out.append(f"{key}.end_date = {self.end_date!r} is before start_date "
+                       f"{self.start_date!r}")
+        return out
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Need arrivals: the time profile, a day-level volume factor and the intents.
+
+    ``day_factor_cv``: each day's volume is multiplied by a lognormal factor of
+    mean 1 and this coefficient of variation (forecast error).
+    ``return_delay_hours``: mean delay before a matter that was not really
+    resolved comes back. ``switch_delay_seconds``: mean delay before a
+    customer tries another channel after abandoning or failing.
+    """
+
+    intents: dict[str, Intent]
+    month: tuple[float, ...] = field(default=(1.0,) * 12, metadata=_NONNEG)
+    weekday: tuple[float, ...] = field(default=(1.0,) * 7, metadata=_NONNEG)
+    hour: tuple[float, ...] = field(default=(1.0,) * 24, metadata=_NONNEG)
+    day_factor_cv: float = field(default=0.0, metadata=_NONNEG)
+    return_delay_hours: float = field(default=48.0, metadata=_NONNEG)
+    switch_delay_seconds: float = field(default=600.0, metadata=_NONNEG)
+    events: tuple[NeedEvent, ...] = ()
+
+    def problems(self, key: str) -> list[str]:
+        total = sum(i.share for i in self.intents.values())
+        out = fail_if(not self.intents, f"{key}.intents", {}, "give at least one intent")
+        out += fail_if(bool(self.intents) and abs(total - 1) > 1e-6, f"{key}.intents",
+                       f"shares summing to {total:g}", "intent shares must sum to 1")
+        for name, n, vals in (("month", 12, self.month), ("weekday", 7, self.weekday),
+                              ("hour", 24, self.hour)):
+            if len(vals) != n:
+                out.append(f"{key}.{name} has {len(vals)} values; allowed: exactly {n} factors")
+        for i, ev in enumerate(self.events):
+            out += [f"{key}.events[{i}].intents lists '{x}'; allowed: {', '.join(self.intents)}"
+                    for x in ev.intents if x not in self.intents]
+        return out
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The channel-choice model: a multinomial logit over the available channels and "give up".
+
+    Utility of channel k for a need of intent i by a customer of segment s:
+
+    ``channel_constant[k] + segment.channel_utility[k] + intent.channel_utility[k]
+    + complexity_i × complexity_utility[k]
+    + success_bonus`` if k is where the customer last succeeded
+    ``− failure_penalty`` if k is where the customer last failed
+    ``+ guided_digital_bonus`` if k is digital and an agent has guided the customer
+    ``+ after_failure[j][k]`` when the need just failed in channel j.
+
+    "Give up" has ``give_up_utility + give_up_per_attempt × attempts so far``
+    (never on the first attempt); after ``max_attempts`` the customer gives up.
+    """
+
+    channel_constant: dict[str, float] = field(default_factory=dict)
+    complexity_utility: dict[str, float] = field(default_factory=dict)
+    success_bonus: float = 1.0
+    failure_penalty: float = 1.0
+    guided_digital_bonus: float = 0.5
+    give_up_utility: float = -2.0
+    give_up_per_attempt: float = 0.8
+    max_attempts: int = field(default=5, metadata={"min": 1})
+    after_failure: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def problems(self, key: str) -> list[str]:
+        out = _channel_keys(self.channel_constant, f"{key}.channel_constant")
+        out += _channel_keys(self.complexity_utility, f"{key}.complexity_utility")
+        out += _channel_keys(self.after_failure, f"{key}.after_failure")
+        for ch, row in self.after_failure.items():
+            out += _channel_keys(row, f"{key}.after_failure.{ch}", (GIVE_UP,))
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigitalChannel:
+    """A channel without agents. ``success``: probability the contact resolves the need,
+    per intent; ``first_contact_resolution``: probability a resolved matter stays
+    resolved (else it comes back later); ``session_seconds``: time the contact takes."""
+
+    success: dict[str, float] = field(default_factory=dict, metadata=_PROB)
+    first_contact_resolution: dict[str, float] = field(default_factory=dict, metadata=_PROB)
+    session_seconds: float = field(default=300.0, metadata=_NONNEG)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bot(DigitalChannel):
+    """The chatbot. ``success`` is its containment. When not contained and agent chat is
+    open to the customer, ``handover`` passes the matter to chat: ``seamless`` (context
+    kept) or ``cold`` (the customer repeats it: ``cold_extra_handle_seconds`` more);
+    ``none`` leaves the customer to choose again."""
+
+    handover: str = field(default="cold", metadata={"choices": ("seamless", "cold", "none")})
+    cold_extra_handle_seconds: float = field(default=90.0, metadata=_NONNEG)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Portal(DigitalChannel):
+    """The self-service portal (registration and login needed). A failed action is
+    "not working" (login failure), "hard to use" or "could not find", the last two
+    in the ratio ``hard_to_use_weight : could_not_find_weight`` (feedback Dec 2021:
+    36 % : 21 %)."""
+
+    hard_to_use_weight: float = field(default=0.36, metadata=_NONNEG)
+    could_not_find_weight: float = field(default=0.21, metadata=_NONNEG)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Webshop(DigitalChannel):
+    """The webshop; ``target_product_share`` of its orders are target products."""
+
+    target_product_share: float = field(default=0.6, metadata=_PROB)
+
+
+@dataclass(frozen=True)
+class Digital:
+    """The digital channels on offer; a missing one (null) is not available."""
+
+    support_site: DigitalChannel | None = None
+    bot: Bot | None = None
+    selfservice: Portal | None = None
+    webshop: Webshop | None = None
+    api: DigitalChannel | None = None
+    user_admin: DigitalChannel | None = None
