@@ -115,7 +115,7 @@ def _pct(block: dict, key: str) -> str:
     v, h = block.get(key), block.get(f"{key}_ci")
     if v is None:
         return "–"
-    return f"{v:.1%}" + (f" ± {h:.1%}" if h else "")
+    return f"{v:.1%}" + (f" ± {h:.1%}" if h is not None and h == h and h > 0 else "")
 
 
 def summary_text(kpis: dict) -> str:

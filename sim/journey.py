@@ -208,9 +208,10 @@ class Journeys:
         for k, name in enumerate(CHANNELS):
             if not mask >> k & 1:
                 continue
-            u = (ch.channel_constant.get(name, 0.0) + segment.channel_utility.get(name, 0.0)
-                 + it.channel_utility.get(name, 0.0)
-                 + it.complexity * ch.complexity_utility.get(name, 0.0)
+            like = "phone" if name == "appointment" and ch.appointment_like_phone else name
+            u = (ch.channel_constant.get(name, 0.0) + segment.channel_utility.get(like, 0.0)
+                 + it.channel_utility.get(like, 0.0)
+                 + it.complexity * ch.complexity_utility.get(like, 0.0)
                  + (ch.success_bonus if k == ok else 0.0) - (ch.failure_penalty if k == bad else 0.0)
                  + (ch.guided_digital_bonus if guided and k in DIGITAL else 0.0)
                  + after.get(name, 0.0))

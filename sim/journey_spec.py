@@ -182,6 +182,9 @@ class Choice:
 
     "Give up" has ``give_up_utility + give_up_per_attempt × attempts so far``
     (never on the first attempt); after ``max_attempts`` the customer gives up.
+    With ``appointment_like_phone`` a booked appointment shares the phone's
+    segment, intent and complexity terms (it is a call, booked); its own
+    ``channel_constant`` is the hurdle of booking.
     """
 
     channel_constant: dict[str, float] = field(default_factory=dict)
@@ -192,6 +195,7 @@ class Choice:
     give_up_utility: float = -2.0
     give_up_per_attempt: float = 0.8
     max_attempts: int = field(default=5, metadata={"min": 1})
+    appointment_like_phone: bool = True
     after_failure: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def problems(self, key: str) -> list[str]:

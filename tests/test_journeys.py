@@ -1,0 +1,131 @@
+"""Customer journeys: invariants of the contact log, directions of effects, reproducibility."""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from analysis.metrics import log_metrics, validate_log, volumes
+from analysis.tables import contacts_frame, intervals_frame
+from sim.cli import CONF_DIR, validate_config
+from sim.model import simulate
+
+SMALL = ["scenario.customers.accounts=6000", "scenario.customers.new_accounts_per_year=600",
+         "run.hours=336", "run.warmup_hours=0"]
+
+
+@functools.cache
+def run_baseline(*overrides: str, seed: int = 5, replication: int = 0):
+    """(scenario, records, contacts frame) of a two-week, small-population baseline."""
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        cfg = compose("config", overrides=["scenario=baseline", *SMALL, *overrides])
+    scenario, run, _, _ = validate_config(OmegaConf.to_container(cfg, resolve=True))
+    rec = simulate(scenario, run, seed, replication)
+    return scenario, rec, contacts_frame(rec, scenario.start_date)
+
+
+def test_log_is_valid_and_escalations_point_back():
+    _, rec, c = run_baseline()
+    log = validate_log(c)           # escalated_from: an earlier contact of the same need
+    esc = log[log.escalated_from.notna()]
+    parents = log.set_index("contact_id").loc[esc.escalated_from.astype(int)]
+    assert (parents.outcome == "escalated").all(), "escalated_from names an escalated contact"
+    escalated = log[log.outcome == "escalated"]
+    referenced = esc.escalated_from.astype(int).value_counts()
+    assert referenced.max() == 1, "a contact is escalated to one channel only"
+    assert set(escalated.contact_id) == set(referenced.index), \
+        "every escalated contact is named by the contact it was handed to"
+
+
+def test_each_need_ends_once():
+    _, rec, c = run_baseline()
+    assert c.need_id.nunique() <= rec.needs
+    last = c.sort_values(["need_id", "arrival_s", "contact_id"]).drop_duplicates("need_id",
+                                                                               keep="last")
+    # a need ends with its last contact: resolved, given up (failed/abandoned) or still open
+    assert last.outcome.isin(["resolved", "failed", "abandoned", "open"]).all()
+    assert not (last.outcome == "escalated").any(), "an escalation always has a next contact"
+    # a contact that failed in a digital channel ends its need (the customer gave up)
+    digital_failed = c[(c.outcome == "failed") & ~c.channel.isin(["phone", "chat", "appointment",
+                                                                    "service_request"])]
+    assert digital_failed.contact_id.isin(last.contact_id).all()
+
+
+def test_volumes_add_up_between_log_and_intervals():
+    scenario, rec, c = run_baseline()
+    channels, pools = scenario.agent_model()
+    iv = intervals_frame(rec, scenario.start_date, 3600.0,
+                         {n: ch.answer_target_seconds for n, ch in channels.items()},
+                         {n: p.skills for n, p in pools.items()})
+    vol = volumes(validate_log(c))
+    for name in channels:
+        rows = iv[iv.channel == name]
+        assert rows.offered.sum() + rows.closed.sum() == vol[name], name
+        assert rows.answered.sum() == (c[c.channel == name].answer_s.notna()).sum(), name
+
+
+def test_customers_segments_and_intents_recorded():
+    _, _, c = run_baseline()
+    assert set(c.segment.dropna().unique()) == {"digital_first", "mixed", "personal"}
+    assert c.intent.notna().all()
+    assert c.customer_id.nunique() > 1000
+
+
+def test_reproducible():
+    a = run_baseline.__wrapped__(seed=9)[2]
+    b = run_baseline.__wrapped__(seed=9)[2]
+    pd.testing.assert_frame_equal(a, b)
+
+
+def _count(c, channel):
+    return int((c.channel == channel).sum())
+
+
+def test_better_bot_containment_means_fewer_agent_chats():
+    _, _, base = run_baseline()
+    _, _, better = run_baseline("scenario.digital.bot.success.default=0.6",
+                                "scenario.digital.bot.success.billing=0.7",
+                                "scenario.digital.bot.success.info=0.8",
+                                "scenario.digital.bot.success.order=0.7")
+    assert _count(better, "chat") < 0.9 * _count(base, "chat"), "higher containment → fewer chats"
+    assert (better[better.channel == "bot"].outcome == "resolved").mean() > \
+        (base[base.channel == "bot"].outcome == "resolved").mean()
+
+
+def test_chat_closed_to_anonymous_users():
+    _, _, base = run_baseline()
+    _, _, closed = run_baseline("+scenario.channels.chat.logged_in_only_from=2023-01-02")
+    assert _count(closed, "chat") < 0.9 * _count(base, "chat"), "logged-in-only chat → fewer chats"
+    assert _count(closed, "bot") + _count(closed, "phone") > \
+        _count(base, "bot") + _count(base, "phone"), "… and more bot or phone"
+
+
+def test_phone_by_appointment_only_has_no_open_line_calls():
+    _, _, base = run_baseline()
+    _, _, appt = run_baseline("+scenario.channels.phone.open_line_until=2023-01-02")
+    assert _count(base, "phone") > 0
+    assert _count(appt, "phone") == 0, "no open-line calls once phone lines end"
+    assert _count(appt, "appointment") > 2 * _count(base, "appointment")
+
+
+def test_company_metric_differs_from_thesis_metric():
+    _, _, c = run_baseline()
+    m = log_metrics(validate_log(c))
+    assert m["online_share_of_contacts"] > m["online_self_service_share"] + 0.1
+    assert 0 < m["digital_resolution_share"] < 1
+
+
+@pytest.mark.parametrize("cv", [0.0, 0.3])
+def test_day_factor_spreads_daily_volume(cv):
+    _, rec, c = run_baseline(f"scenario.needs.day_factor_cv={cv}", "scenario.needs.weekday=[1,1,1,1,1,1,1]")
+    first = c.drop_duplicates("need_id")
+    daily = first.groupby(first.start.dt.floor("D")).size()
+    ratio = daily.std() / daily.mean()
+    if cv == 0:
+        assert ratio < 0.1
+    else:
+        assert ratio > 0.2
