@@ -26,6 +26,19 @@ COLUMNS = [("service_level", "service level", "{:.1%}"), ("asa_seconds", "ASA (s
            ("agent_cost_eur", "agent cost (EUR)", "{:,.0f}")]
 
 
+METRIC_ROWS = [
+    ("online_share_of_contacts", "online share of contacts (company metric)", "{:.1%}"),
+    ("online_self_service_share", "online self-service share (thesis metric)", "{:.1%}"),
+    ("digital_resolution_share", "digital resolution share (needs resolved digitally)", "{:.1%}"),
+    ("manual_contacts", "manual contacts", "{:,.0f}"),
+    ("double_counted_contacts", "double-counted contacts", "{:,.0f}"),
+    ("needs", "needs", "{:,.0f}"),
+    ("unresolved_needs", "unresolved needs", "{:,.0f}"),
+    ("contacts_per_need", "contacts per need", "{:.2f}"),
+    ("cost_per_need_eur", "agent cost per need (EUR)", "{:.2f}"),
+]
+
+
 def _cell(block: dict, key: str, fmt: str) -> str:
     value, half = block.get(key), block.get(f"{key}_ci")
     if value is None:
@@ -68,6 +81,12 @@ def _run_section(run_dir: Path, root: Path) -> list[str]:
     t = kpis["totals"]
     lines += ["", f"Staffed agent hours: {_cell(t, 'agent_hours', '{:,.0f}')}; "
               f"agent cost: {_cell(t, 'agent_cost_eur', '{:,.0f}')} EUR.", ""]
+    m = kpis.get("metrics")
+    if m and m.get("needs"):
+        lines += ["The metric trap, side by side (contact log; seed 000's definitions):", "",
+                  "| metric | value |", "|---|---|"]
+        lines += [f"| {label} | {_cell(m, key, fmt)} |" for key, label, fmt in METRIC_ROWS]
+        lines.append("")
     return lines
 
 
