@@ -49,8 +49,7 @@ def within_target(channel: np.ndarray, answered: np.ndarray, wait: np.ndarray,
 
 def _names(codes: np.ndarray, names) -> pd.Categorical:
     """Codes → categorical names; code -1 → missing."""
-    lookup = np.asarray(list(names) + [None], dtype=object)
-    return pd.Categorical(lookup[np.where(codes < 0, len(names), codes)], categories=list(names))
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int16), categories=list(names))
 
 
 def contacts_frame(records, start_date: str) -> pd.DataFrame:

@@ -6,6 +6,8 @@
    ``req | env.timeout(patience)``), same machine, same run. Best of 3.
 2. Peak memory (max RSS) of a whole one-million-contact ``ccsim`` run
    (simulation, tables, parquet, kpis.json) in a child process.
+3. One replication of the one-year ``baseline`` (customer journeys, ~1 M needs):
+   the simulation alone (needs per second) and ``ccsim`` start to finish.
 """
 
 from __future__ import annotations
@@ -73,6 +75,31 @@ def bench_memory(contacts: int = 1_000_000) -> tuple[float, float]:
     return max(peak, before) / 1024.0, dt
 
 
+def bench_baseline() -> None:
+    """Needs per second of one baseline year, and the whole ccsim command's wall time."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from sim.cli import CONF_DIR, validate_config
+
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        cfg = compose("config", overrides=["scenario=baseline", "run.replications=1"])
+    scenario, run, seed, _ = validate_config(OmegaConf.to_container(cfg, resolve=True))
+    t0 = time.perf_counter()
+    rec = simulate(scenario, run, seed, 0)
+    dt = time.perf_counter() - t0
+    agent = int((rec.contacts["channel_code"] < 4).sum())
+    print(f"baseline year, simulation only: {dt:.1f} s for {rec.needs:,} needs "
+          f"({rec.needs / dt:,.0f} needs/s), {len(rec.contacts['contact_id']):,} contacts of "
+          f"which {agent:,} agent-handled (target: start to finish <= 10 s)")
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "sim", "run.replications=1", "run.progress=false",
+                        f"hydra.run.dir={tmp}/run"], check=True, capture_output=True)
+        print(f"baseline year, ccsim run.replications=1 start to finish: "
+              f"{time.perf_counter() - t0:.1f} s wall")
+
+
 def main() -> None:
     print(f"single_queue, rho = 0.9: {AGENTS} agents, AHT {AHT:.0f} s, patience {PATIENCE:.0f} s, "
           f"{LAM:.0f} calls/h")
@@ -84,6 +111,7 @@ def main() -> None:
     mb, dt = bench_memory()
     print(f"one-million-contact ccsim run: peak memory {mb:,.0f} MB (target < 1,500 MB), "
           f"{dt:.1f} s wall")
+    bench_baseline()
 
 
 if __name__ == "__main__":
