@@ -178,8 +178,9 @@ def log_metrics(df: pd.DataFrame, d: MetricDefinitions | None = None) -> dict:
     """The metrics of one validated log (one replication); see the module docstring."""
     d = d or MetricDefinitions()
     p = _parts(df, d)
-    ordered = df.sort_values(["need_id", "start", "contact_id"], kind="stable")
-    last = ordered.drop_duplicates("need_id", keep="last")
+    cols = df[["need_id", "start", "contact_id", "channel", "outcome"]]
+    last = cols.sort_values(["need_id", "start", "contact_id"]).drop_duplicates("need_id",
+                                                                              keep="last")
     resolved_needs = last[last["outcome"] == "resolved"]
     needs = len(last)
     to_chat = df.loc[df["channel"] == "chat", "escalated_from"].dropna()

@@ -55,7 +55,7 @@ def _progress(rep: int, n: int, started: float, contacts: int) -> None:
 
 def _log_kpis(frame: pd.DataFrame, warmup_s: float, defs, agent_cost_eur: float) -> dict:
     """Contact-log metrics and volumes of one replication (contacts after the warm-up)."""
-    log = frame[frame["arrival_s"] >= warmup_s]
+    log = frame[frame["arrival_s"] >= warmup_s] if warmup_s > 0 else frame
     metrics = log_metrics(log, defs)
     metrics["agent_cost_eur"] = agent_cost_eur
     metrics["cost_per_need_eur"] = agent_cost_eur / metrics["needs"] if metrics["needs"] else None
