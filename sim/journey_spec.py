@@ -47,6 +47,14 @@ def date_problems(text: str | None, key: str) -> list[str]:
     return []
 
 
+def _shares_problems(items: dict, key: str, what: str) -> list[str]:
+    """A non-empty mapping of ``what`` whose ``share`` fields sum to 1."""
+    total = sum(x.share for x in items.values())
+    return (fail_if(not items, key, {}, f"give at least one {what}")
+            + fail_if(bool(items) and abs(total - 1) > 1e-6, key, f"shares summing to {total:g}",
+                      f"{what} shares must sum to 1"))
+
+
 def _channel_keys(values: dict, key: str, extra: tuple[str, ...] = ()) -> list[str]:
     return [f"{key}.{k} is not a channel; allowed: {', '.join(CHANNELS + extra)}"
             for k in values if k not in CHANNELS + extra]
@@ -85,10 +93,7 @@ class Customers:
     segments: dict[str, Segment] = field(default_factory=dict)
 
     def problems(self, key: str) -> list[str]:
-        total = sum(s.share for s in self.segments.values())
-        return (fail_if(not self.segments, f"{key}.segments", {}, "give at least one segment")
-                + fail_if(bool(self.segments) and abs(total - 1) > 1e-6, f"{key}.segments",
-                          f"shares summing to {total:g}", "segment shares must sum to 1"))
+        return _shares_problems(self.segments, f"{key}.segments", "segment")
 
 
 @dataclass(frozen=True)
@@ -153,10 +158,7 @@ class Needs:
     events: tuple[NeedEvent, ...] = ()
 
     def problems(self, key: str) -> list[str]:
-        total = sum(i.share for i in self.intents.values())
-        out = fail_if(not self.intents, f"{key}.intents", {}, "give at least one intent")
-        out += fail_if(bool(self.intents) and abs(total - 1) > 1e-6, f"{key}.intents",
-                       f"shares summing to {total:g}", "intent shares must sum to 1")
+        out = _shares_problems(self.intents, f"{key}.intents", "intent")
         for name, n, vals in (("month", 12, self.month), ("weekday", 7, self.weekday),
                               ("hour", 24, self.hour)):
             if len(vals) != n:

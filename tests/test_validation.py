@@ -112,3 +112,35 @@ def test_cli_user_error_exits_nonzero_without_traceback_or_kpis(tmp_path, args, 
     assert needle in out.stderr + out.stdout
     assert "Traceback" not in out.stderr
     assert not (tmp_path / "run" / "kpis.json").exists()
+
+
+def _baseline(change):
+    import yaml
+
+    from sim.cli import CONF_DIR
+    data = yaml.safe_load(open(f"{CONF_DIR}/scenario/baseline.yaml"))
+    change(data)
+    return {"scenario": data, "run": GOOD_RUN, "seed": 1}
+
+
+@pytest.mark.parametrize("change, needles", [
+    (lambda d: d["digital"]["bot"]["success"].update(info=1.3),
+     ["scenario.digital.bot.success.info", "1.3", "<= 1"]),
+    (lambda d: d["digital"]["bot"]["success"].update(weather=0.5),
+     ["scenario.digital.bot.success.weather", "not an intent", "billing"]),
+    (lambda d: d["customers"]["segments"]["mixed"].update(share=0.6),
+     ["scenario.customers.segments", "sum to 1"]),
+    (lambda d: d["customers"].update(accounts=-5), ["scenario.customers.accounts", ">= 0"]),
+    (lambda d: d["needs"].update(day_factor_cv=-0.1), ["scenario.needs.day_factor_cv", ">= 0"]),
+    (lambda d: d["channels"]["chat"].update(logged_in_only_from="2023-13-01"),
+     ["scenario.channels.chat.logged_in_only_from", "ISO date"]),
+    (lambda d: d["choice"]["after_failure"]["bot"].update(fax=1.0),
+     ["scenario.choice.after_failure.bot.fax", "not a channel"]),
+    (lambda d: d["digital"]["bot"].update(handover="warm"),
+     ["scenario.digital.bot.handover", "seamless, cold, none"]),
+    (lambda d: d.pop("choice"), ["customer journeys need all of", "choice"]),
+])
+def test_bad_journey_input_names_key_and_allowed(change, needles):
+    message = problems_of(_baseline(change))
+    for needle in needles:
+        assert needle in message, f"expected {needle!r} in: {message}"
