@@ -98,12 +98,22 @@ def _bad_row(df: pd.DataFrame, mask, column: str, allowed: str) -> None:
                        f"{df[column].iloc[i]!r} is not allowed; allowed: {allowed}")
 
 
-def _as_int(df: pd.DataFrame, column: str, nullable: bool = False) -> pd.Series:
-    values = pd.to_numeric(df[column], errors="coerce")
-    bad = values.isna() & (df[column].notna() | (not nullable))
-    bad |= values.notna() & (values != values.round())
-    _bad_row(df, bad, column, "an integer" + (" or empty" if nullable else ""))
-    return values.astype("Int64")
+def _ids(df: pd.DataFrame, column: str, like: pd.Series | None = None) -> pd.Series:
+    """Identifiers: integers when every value is one (else text), missing only where allowed.
+
+    ``like``: the identifier column these values must refer to (same kind).
+    """
+    raw = df[column]
+    nullable = like is not None
+    _bad_row(df, raw.isna() & (not nullable), column, "an identifier (not empty)")
+    numbers = pd.to_numeric(raw, errors="coerce")
+    integral = numbers.notna() & (numbers == numbers.round())
+    numeric_kind = (integral | raw.isna()).all() if like is None else \
+        str(like.dtype) == "Int64"
+    if numeric_kind:
+        _bad_row(df, raw.notna() & ~integral, column, "an integer id like contact_id")
+        return numbers.astype("Int64")
+    return raw.astype("string").str.strip().astype("string")
 
 
 def validate_log(df: pd.DataFrame) -> pd.DataFrame:
@@ -114,8 +124,8 @@ def validate_log(df: pd.DataFrame) -> pd.DataFrame:
                        + ", ".join(LOG_COLUMNS))
     df = df.reset_index(drop=True).copy()
     for col in ("contact_id", "need_id", "customer_id"):
-        df[col] = _as_int(df, col)
-    df["escalated_from"] = _as_int(df, "escalated_from", nullable=True)
+        df[col] = _ids(df, col)
+    df["escalated_from"] = _ids(df, "escalated_from", like=df["contact_id"])
     df["channel"] = df["channel"].astype(str)
     _bad_row(df, ~df["channel"].isin(CHANNELS), "channel", ", ".join(CHANNELS))
     df["outcome"] = df["outcome"].astype(str)
@@ -149,7 +159,6 @@ def _check_escalations(df: pd.DataFrame, group: list[str]) -> None:
         return
     ref = df[group + ["contact_id", "need_id", "start"]].rename(
         columns={"contact_id": "escalated_from", "need_id": "_need", "start": "_start"})
-    ref["escalated_from"] = ref["escalated_from"].astype("Int64")
     rows = df.loc[has, group + ["escalated_from", "need_id", "start"]].reset_index()
     merged = rows.merge(ref, on=group + ["escalated_from"], how="left").set_index("index")
     bad = merged["_need"].isna() | (merged["_need"] != merged["need_id"]) | \

@@ -81,8 +81,8 @@ def _run_section(run_dir: Path, root: Path) -> list[str]:
     t = kpis["totals"]
     lines += ["", f"Staffed agent hours: {_cell(t, 'agent_hours', '{:,.0f}')}; "
               f"agent cost: {_cell(t, 'agent_cost_eur', '{:,.0f}')} EUR.", ""]
-    m = kpis.get("metrics")
-    if m and m.get("needs"):
+    m, v = kpis.get("metrics"), kpis.get("volumes") or {}
+    if m and any(v.get(ch) for ch in ("bot", "selfservice", "support_site", "webshop")):
         lines += ["The metric trap, side by side (contact log; seed 000's definitions):", "",
                   "| metric | value |", "|---|---|"]
         lines += [f"| {label} | {_cell(m, key, fmt)} |" for key, label, fmt in METRIC_ROWS]

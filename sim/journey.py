@@ -82,6 +82,8 @@ class Journeys:
         self.need_t = needs.time_s.tolist()
         self.need_c = needs.customer.tolist()
         self.need_i = needs.intent.tolist()
+        self.n_needs = len(self.need_t)
+        self.need_arrays = (needs.customer, needs.intent, pop.segment)
         self._next_need = 0
         self.u_choice = uniform_sampler(streams.rng("journey.choice"))
         self.u_out = uniform_sampler(streams.rng("journey.outcome"))
@@ -190,8 +192,13 @@ class Journeys:
         """A channel code, or GIVE_UP; see :class:`sim.journey_spec.Choice`."""
         if attempt >= self.max_attempts:
             return GIVE_UP
-        key = (self.c_seg[c], intent, self._available(c, t), self.c_ok[c], self.c_bad[c],
-               self.c_guided[c], prev, attempt)
+        reg = self.c_reg[c]
+        mask = (self._time_mask[bisect.bisect_right(self._time_breaks, t) - 1]
+                & self._customer_mask[reg * 2 + self.c_api[c]])
+        if not reg and t >= self.chat_login_from:
+            mask &= ~(1 << CHAT)
+        key = (self.c_seg[c], intent, mask, self.c_ok[c], self.c_bad[c], self.c_guided[c], prev,
+               attempt)
         table = self._cache.get(key)
         if table is None:
             table = self._cache[key] = self._choice_table(*key)
@@ -259,8 +266,7 @@ class Journeys:
         day = min(int(t // 86400.0), len(self.login_add) - 1)
         log = self.log
         seg = self.c_seg[c]
-        cid = log.add(need, k, attempt, t, math.nan, c, intent, seg, escalated_from=esc,
-                      outcome=FAILED, end=t + self.session[k])
+        cid = log.add(need, k, attempt, t, math.nan, 0, esc, FAILED, t + self.session[k])
         if k in PORTAL_LOGIN and self.u_more() < self.login_fail[seg] + self.login_add[day]:
             log.reason[cid] = 0                                   # not working (login)
             return cid, False
@@ -297,12 +303,8 @@ class Journeys:
         self._schedule_agent(k, need, c, intent, t, attempt, esc, scale, extra, guided)
 
     def _schedule_agent(self, k, need, c, intent, t, attempt, esc, scale, extra, guided):
-        who = (c, intent, self.c_seg[c], esc, scale, extra, guided)
-        At(self.env, max(0.0, t - self.env._now), self._agent_arrival, (k, need, attempt, who))
-
-    def _agent_arrival(self, ev) -> None:
-        k, need, attempt, who = ev._value
-        self.queues[k].arrive(need, attempt, who)
+        At(self.env, max(0.0, t - self.env._now), self.queues[k].arrive_event,
+           (need, attempt, (esc, scale, extra, guided)))
 
     def _maybe_comes_back(self, k, need, intent, t_end, attempt) -> None:
         """A resolved matter comes back later with probability 1 − first-contact resolution."""
@@ -319,23 +321,22 @@ class Journeys:
     def _after_answer(self, cid: int) -> None:
         """An agent took the contact: the customer learns; guidance; maybe it comes back."""
         log = self.log
-        c = log.customer[cid]
-        if c < 0:
+        need = log.need[cid]
+        if need >= self.n_needs:
             return
-        k = log.channel[cid]
+        c, k = self.need_c[need], log.channel[cid]
         self.c_ok[c] = k
-        if log.guided[cid]:
+        if cid in log.guided:
             self.c_guided[c] = 1
             self.c_reg[c] = 1
-        self._maybe_comes_back(k, log.need[cid], log.intent[cid], log.end[cid],
-                               log.attempt[cid] + 1)
+        self._maybe_comes_back(k, need, self.need_i[need], log.end[cid], log.attempt[cid] + 1)
 
     def _after_abandon(self, cid: int) -> None:
         """An agent contact abandoned (no redial) or found the channel closed: move on."""
         log = self.log
-        c = log.customer[cid]
-        if c < 0:
+        need = log.need[cid]
+        if need >= self.n_needs:
             return
         k = log.channel[cid]
-        self.c_bad[c] = k
-        self._step(log.need[cid], self.env._now + self.switch_delay(), k, log.attempt[cid] + 1, -1)
+        self.c_bad[self.need_c[need]] = k
+        self._step(need, self.env._now + self.switch_delay(), k, log.attempt[cid] + 1, -1)

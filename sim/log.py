@@ -24,15 +24,12 @@ REASONS = ("not_working", "hard_to_use", "could_not_find")
 NONE = -1
 
 _COLUMNS = (  # log attribute, array typecode, numpy dtype, name in the records
-    ("need", "q", np.int64, "need_id"), ("customer", "q", np.int64, "customer_id"),
-    ("channel", "b", np.int8, "channel_code"), ("intent", "b", np.int8, "intent_code"),
-    ("segment", "b", np.int8, "segment_code"), ("priority", "b", np.int8, "priority"),
-    ("attempt", "h", np.int16, "attempt"), ("escalated_from", "q", np.int64, "escalated_from"),
+    ("need", "q", np.int64, "need_id"), ("channel", "b", np.int8, "channel_code"),
+    ("priority", "b", np.int8, "priority"), ("attempt", "h", np.int16, "attempt"),
+    ("escalated_from", "q", np.int64, "escalated_from"),
     ("arrival", "d", np.float64, "arrival_s"), ("handle", "d", np.float64, "handle_s"),
     ("answer", "d", np.float64, "answer_s"), ("end", "d", np.float64, "end_s"),
     ("outcome", "b", np.int8, "outcome_code"), ("pool", "b", np.int8, "pool_code"),
-    ("target_product", "b", np.int8, "target_product"), ("reason", "b", np.int8, "reason_code"),
-    ("guided", "b", np.int8, "guided"),
 )
 
 
@@ -42,49 +39,71 @@ class ContactLog:
     Times are seconds from the scenario start: ``arrival``; ``answer`` (an agent
     took it, NaN if never); ``end`` (the customer left: service end, abandon,
     failure, end of a digital session). ``handle`` is the agent time drawn for
-    the contact (wrap-up excluded). ``customer``, ``intent``, ``segment`` are -1
-    for contacts outside customer journeys; ``escalated_from`` is -1 or the
-    contact this one was handed over from; ``target_product`` -1/0/1.
+    the contact (wrap-up excluded). ``escalated_from`` is -1 or the contact this
+    one was handed over from. Rarely set values are kept sparse:
+    ``target_product`` and ``reason`` (contact id → code) and ``guided`` (ids).
+    Customer, intent and segment follow from the need (see :meth:`columns`).
     """
 
     def __init__(self):
         for name, code, _, _ in _COLUMNS:
             setattr(self, name, array(code))
-        self._appends = tuple(getattr(self, name).append for name, _, _, _ in _COLUMNS)
+        self.target_product: dict[int, int] = {}
+        self.reason: dict[int, int] = {}
+        self.guided: set[int] = set()
 
     def add(self, need: int, channel: int, attempt: int, t: float, handle: float,
-            customer: int = NONE, intent: int = NONE, segment: int = NONE, priority: int = 0,
-            escalated_from: int = NONE, outcome: int = OPEN, end: float = math.nan,
-            guided: int = 0) -> int:
+            priority: int = 0, escalated_from: int = NONE, outcome: int = OPEN,
+            end: float = math.nan) -> int:
         """Record a new contact arriving at ``t``; returns its id."""
-        (a_need, a_customer, a_channel, a_intent, a_segment, a_priority, a_attempt, a_esc,
-         a_arrival, a_handle, a_answer, a_end, a_outcome, a_pool, a_target, a_reason,
-         a_guided) = self._appends
-        a_need(need)
-        a_customer(customer)
-        a_channel(channel)
-        a_intent(intent)
-        a_segment(segment)
-        a_priority(priority)
-        a_attempt(attempt)
-        a_esc(escalated_from)
-        a_arrival(t)
-        a_handle(handle)
-        a_answer(math.nan)
-        a_end(end)
-        a_outcome(outcome)
-        a_pool(NONE)
-        a_target(NONE)
-        a_reason(NONE)
-        a_guided(guided)
+        self.need.append(need)
+        self.channel.append(channel)
+        self.priority.append(priority)
+        self.attempt.append(attempt)
+        self.escalated_from.append(escalated_from)
+        self.arrival.append(t)
+        self.handle.append(handle)
+        self.answer.append(math.nan)
+        self.end.append(end)
+        self.outcome.append(outcome)
+        self.pool.append(NONE)
         return len(self.arrival) - 1
 
     def __len__(self) -> int:
         return len(self.arrival)
 
-    def columns(self) -> dict[str, np.ndarray]:
-        """The log as numpy arrays (copies), under their record names, plus ``contact_id``."""
-        cols = {"contact_id": np.arange(len(self), dtype=np.int64)}
+    def columns(self, need_customer=None, need_intent=None, customer_segment=None) -> dict:
+        """The log as numpy arrays (copies), under their record names, plus ``contact_id``.
+
+        ``need_customer`` / ``need_intent`` (per journey need) and
+        ``customer_segment`` give ``customer_id``, ``intent_code`` and
+        ``segment_code``; -1 for needs outside them.
+        """
+        n = len(self)
+        cols = {"contact_id": np.arange(n, dtype=np.int64)}
         for name, _, dtype, key in _COLUMNS:
             cols[key] = np.frombuffer(getattr(self, name), dtype=dtype).copy()
+        need = cols["need_id"]
+        cols["customer_id"] = _lookup(need_customer, need)
+        cols["intent_code"] = _lookup(need_intent, need).astype(np.int8)
+        cols["segment_code"] = _lookup(customer_segment, cols["customer_id"]).astype(np.int8)
+        for key, values in (("target_product", self.target_product), ("reason_code", self.reason)):
+            arr = np.full(n, NONE, dtype=np.int8)
+            if values:
+                arr[np.fromiter(values.keys(), np.int64)] = np.fromiter(values.values(), np.int8)
+            cols[key] = arr
+        guided = np.zeros(n, dtype=np.int8)
+        guided[np.fromiter(self.guided, np.int64, len(self.guided))] = 1
+        cols["guided"] = guided
         return cols
+
+
+def _lookup(table, index: np.ndarray) -> np.ndarray:
+    """table[index] where 0 <= index < len(table), else -1."""
+    out = np.full(len(index), NONE, dtype=np.int64)
+    if table is None or len(table) == 0:
+        return out
+    table = np.asarray(table)
+    ok = (index >= 0) & (index < len(table))
+    out[ok] = table[index[ok]]
+    return out

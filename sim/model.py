@@ -115,7 +115,7 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int) 
     return RunRecords(
         replication=replication,
         horizon_seconds=horizon,
-        contacts=log.columns(),
+        contacts=log.columns(*(journeys.need_arrays if journeys else ())),
         channels=CHANNELS,
         pools=tuple(pools),
         outcomes=OUTCOMES,

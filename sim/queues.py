@@ -65,18 +65,18 @@ class ChannelQueue:
     def arrive(self, need: int, attempt: int, who: tuple | None = None) -> None:
         """A contact arrives now; see the module docstring for its life.
 
-        ``who`` (journeys): (customer, intent, segment, escalated_from,
-        handle_scale, handle_extra_s, guided).
+        ``who`` (journeys): (escalated_from, handle_scale, handle_extra_s, guided).
         """
         now = self.env._now
         prio = bisect.bisect_right(self._cum_shares, self._priority_u()) if self._cum_shares else 0
         log = self.log
         if who is None:
-            cid = log.add(need, self.code, attempt, now, self._handle(), priority=prio)
+            cid = log.add(need, self.code, attempt, now, self._handle(), prio)
         else:
-            customer, intent, segment, esc, scale, extra, guided = who
-            cid = log.add(need, self.code, attempt, now, self._handle() * scale + extra,
-                          customer, intent, segment, prio, esc, guided=guided)
+            esc, scale, extra, guided = who
+            cid = log.add(need, self.code, attempt, now, self._handle() * scale + extra, prio, esc)
+            if guided:
+                log.guided.add(cid)
         patience = self._patience()
         if self.is_open is not None and not self.is_open(now):
             log.outcome[cid] = FAILED
@@ -128,11 +128,11 @@ class ChannelQueue:
     def _redial(self, ev) -> None:
         """The same need calls again: a new contact, one attempt later."""
         cid = ev._value
-        log = self.log
-        who = None
-        if log.customer[cid] >= 0:
-            who = (log.customer[cid], log.intent[cid], log.segment[cid], -1, 1.0, 0.0, 0)
-        self.arrive(log.need[cid], log.attempt[cid] + 1, who)
+        self.arrive(self.log.need[cid], self.log.attempt[cid] + 1)
+
+    def arrive_event(self, ev) -> None:
+        """SimPy callback: ``arrive(*ev.value)``."""
+        self.arrive(*ev._value)
 
     def finish(self, horizon: float) -> None:
         """At the end of the run: contacts past their deadline abandoned; the rest stay OPEN."""

@@ -140,3 +140,21 @@ def test_ccsim_metrics_rejects_bad_log(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "row 4" in out.stderr and "lost" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_text_identifiers_and_csv_quirks(tmp_path):
+    """Ids may be text; target_product may be TRUE/False/empty; escalated_from may read as 3.0."""
+    log = hand_log()
+    log["contact_id"] = [f"c{i}" for i in log.contact_id]
+    log["need_id"] = [f"n{i}" for i in log.need_id]
+    log["escalated_from"] = [None if pd.isna(e) else f"c{e}" for e in log.escalated_from]
+    m = log_metrics(validate_log(log))
+    assert m["online_share_of_contacts"] == pytest.approx(0.7)
+    assert m["double_counted_contacts"] == 2 and m["needs"] == 11
+    csv = hand_log()
+    csv["target_product"] = ["", "", "", "", "", "", "", "TRUE", "False", "", "", "", "", "", ""]
+    csv["escalated_from"] = [None, 1.0, None, None, None, None, 6.0] + [None] * 8
+    csv.to_csv(tmp_path / "quirks.csv", index=False)
+    from analysis.metrics import read_contact_log
+    assert log_metrics(read_contact_log(tmp_path / "quirks.csv"))["online_share_of_contacts"] == \
+        pytest.approx(0.7)
