@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from heapq import heappush
+
 from simpy.core import Environment
 from simpy.events import NORMAL, Event
 
@@ -20,4 +22,5 @@ class At(Event):
         self.callbacks = [fn]
         self._value = value
         self._ok = True
-        env.schedule(self, NORMAL, delay)
+        # Environment.schedule inlined (SimPy 4: a heap of (time, priority, id, event))
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))

@@ -48,6 +48,7 @@ class ContactLog:
     def __init__(self):
         for name, code, _, _ in _COLUMNS:
             setattr(self, name, array(code))
+        self._appends = tuple(getattr(self, name).append for name, _, _, _ in _COLUMNS)
         self.target_product: dict[int, int] = {}
         self.reason: dict[int, int] = {}
         self.guided: set[int] = set()
@@ -56,17 +57,19 @@ class ContactLog:
             priority: int = 0, escalated_from: int = NONE, outcome: int = OPEN,
             end: float = math.nan) -> int:
         """Record a new contact arriving at ``t``; returns its id."""
-        self.need.append(need)
-        self.channel.append(channel)
-        self.priority.append(priority)
-        self.attempt.append(attempt)
-        self.escalated_from.append(escalated_from)
-        self.arrival.append(t)
-        self.handle.append(handle)
-        self.answer.append(math.nan)
-        self.end.append(end)
-        self.outcome.append(outcome)
-        self.pool.append(NONE)
+        (a_need, a_channel, a_priority, a_attempt, a_esc, a_arrival, a_handle, a_answer, a_end,
+         a_outcome, a_pool) = self._appends
+        a_need(need)
+        a_channel(channel)
+        a_priority(priority)
+        a_attempt(attempt)
+        a_esc(escalated_from)
+        a_arrival(t)
+        a_handle(handle)
+        a_answer(math.nan)
+        a_end(end)
+        a_outcome(outcome)
+        a_pool(NONE)
         return len(self.arrival) - 1
 
     def __len__(self) -> int:

@@ -94,3 +94,15 @@ def test_still_waiting_at_end_is_open_and_expired_deadline_is_abandoned():
     env.run(until=30)
     q.finish(30.0)
     assert list(log.outcome) == [RESOLVED, ABANDONED, OPEN]
+
+
+def test_at_events_interleave_with_simpy_events_in_time_and_fifo_order():
+    """At (the engine's cheap event) keeps SimPy's ordering: by time, then first scheduled."""
+    env = simpy.Environment()
+    seen = []
+    At(env, 2.0, lambda ev: seen.append(("at", ev._value, env.now)), "b")
+    env.timeout(2.0).callbacks.append(lambda ev: seen.append(("timeout", "c", env.now)))
+    At(env, 1.0, lambda ev: seen.append(("at", ev._value, env.now)), "a")
+    At(env, 2.0, lambda ev: seen.append(("at", ev._value, env.now)), "d")
+    env.run()
+    assert seen == [("at", "a", 1.0), ("at", "b", 2.0), ("timeout", "c", 2.0), ("at", "d", 2.0)]
