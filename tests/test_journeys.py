@@ -129,3 +129,41 @@ def test_day_factor_spreads_daily_volume(cv):
         assert ratio < 0.1
     else:
         assert ratio > 0.2
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+prob = st.floats(0.0, 1.0)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bot=prob, portal=prob, site=prob, fcr=prob, handover=st.sampled_from(["seamless", "cold",
+                                                                          "none"]),
+       phone_until=st.sampled_from(["null", "2023-01-05"]),
+       chat_login=st.sampled_from(["null", "2023-01-03"]), seed=st.integers(0, 1000))
+def test_journey_invariants_hold_for_any_parameters(bot, portal, site, fcr, handover, phone_until,
+                                                    chat_login, seed):
+    overrides = (f"scenario.digital.bot.success.default={bot}",
+                 f"scenario.digital.selfservice.success.default={portal}",
+                 f"scenario.digital.support_site.success.default={site}",
+                 f"scenario.channels.phone.first_contact_resolution.default={fcr}",
+                 f"scenario.digital.bot.handover={handover}",
+                 f"+scenario.channels.phone.open_line_until={phone_until}",
+                 f"+scenario.channels.chat.logged_in_only_from={chat_login}",
+                 "scenario.customers.accounts=800", "run.hours=120")
+    _, rec, c = run_baseline.__wrapped__(*overrides, seed=seed)
+    log = validate_log(c)                                   # escalations point back, same need
+    last = log.sort_values(["need_id", "start", "contact_id"]).drop_duplicates("need_id",
+                                                                              keep="last")
+    assert not (last.outcome == "escalated").any()
+    esc = log[log.escalated_from.notna()]
+    assert log.set_index("contact_id").loc[esc.escalated_from.astype(int)].outcome.eq(
+        "escalated").all()
+    assert esc.escalated_from.is_unique
+    if phone_until != "null":
+        assert (log[log.channel == "phone"].start < pd.Timestamp(phone_until)).all()
+    m = log_metrics(log)
+    for k in ("online_share_of_contacts", "online_self_service_share", "digital_resolution_share"):
+        assert m[k] != m[k] or 0.0 <= m[k] <= 1.0
+    assert m["needs"] <= rec.needs
