@@ -27,11 +27,16 @@ Customers learn: the channel where they last succeeded becomes likelier, the
 one where they last failed less likely. Needs of one hour are started
 together at the top of the hour (their contacts keep their own times), so a
 customer's two needs within the same hour do not learn from each other.
+
+Steps 1–3 are the hot path: :func:`sim.journey_core.advance` runs them for a
+batch of needs (all of an hour's new needs, or one need that moves on),
+compiled with numba; this module owns the state, the SimPy side and the
+random streams.
 """
 
 from __future__ import annotations
 
-import bisect
+import heapq
 import math
 
 import numpy as np
@@ -39,24 +44,25 @@ import numpy as np
 from .calendar import open_check
 from .distributions import exponential_sampler, uniform_sampler
 from .events import At
+from .journey_core import N_OUT, advance
 from .journey_spec import CHANNELS, DIGITAL_CHANNELS, by_intent
-from .log import ESCALATED, FAILED, RESOLVED, ContactLog
+from .log import ESCALATED, ContactLog
 from .population import build_population, day_index, draw_needs
 
 __all__ = ["Journeys"]
 
 (PHONE, APPOINTMENT, CHAT, SERVICE_REQUEST, BOT, SELFSERVICE, WEBSHOP, SUPPORT_SITE, API,
  USER_ADMIN) = range(len(CHANNELS))
-GIVE_UP = -1
-PORTAL_LOGIN = (SELFSERVICE, USER_ADMIN)         # need a registered, working login
+N_CH = len(CHANNELS)
 NEEDS_REGISTRATION = (SELFSERVICE, USER_ADMIN, SERVICE_REQUEST)
-DIGITAL = frozenset(CHANNELS.index(c) for c in DIGITAL_CHANNELS)
-HOUR = 3600.0
+IS_DIGITAL = np.array([c in DIGITAL_CHANNELS for c in CHANNELS])
+HOUR, DAY = 3600.0, 86400.0
+UNIFORM_BLOCK = 1 << 20
 
 
 def _seconds_from_start(start_date: str, date: str | None) -> float:
     """Seconds from the scenario start to 00:00 of ``date``; +inf for ``None``."""
-    return math.inf if date is None else day_index(start_date, date) * 86400.0
+    return math.inf if date is None else day_index(start_date, date) * DAY
 
 
 class Journeys:
@@ -66,256 +72,248 @@ class Journeys:
                  horizon_s: float):
         self.env = env
         self.log = log
-        self.queues = {CHANNELS.index(n): q for n, q in queues.items()}
         self.s = scenario
-        self.intent_names = list(scenario.needs.intents)
-        self._tables(scenario, horizon_s)
+        self.horizon = horizon_s
+        self.queues = {CHANNELS.index(n): q for n, q in queues.items()}
         pop = build_population(scenario.customers, horizon_s, streams.rng("customers"))
-        self.c_seg = pop.segment.tolist()
-        self.c_reg = pop.registered.astype(np.int8).tolist()
-        self.c_api = pop.api.astype(np.int8).tolist()
+        self.c_seg = pop.segment.astype(np.int64)
+        self.c_api = pop.api.astype(np.int64)
+        self.c_reg = pop.registered.astype(np.int64)
         n = len(self.c_seg)
-        self.c_ok, self.c_bad, self.c_guided = [-1] * n, [-1] * n, [0] * n
+        self.c_ok = np.full(n, -1, dtype=np.int64)
+        self.c_bad = np.full(n, -1, dtype=np.int64)
+        self.c_guided = np.zeros(n, dtype=np.int64)
         needs = draw_needs(scenario.needs, scenario.customers, pop, scenario.start_date,
                            horizon_s, streams)
-        self.n_customers = n
-        self.need_t = needs.time_s.tolist()
-        self.need_c = needs.customer.tolist()
-        self.need_i = needs.intent.tolist()
+        self.need_t = needs.time_s
+        self.need_c = needs.customer.astype(np.int64)
+        self.need_i = needs.intent.astype(np.int64)
         self.n_needs = len(self.need_t)
         self.need_arrays = (needs.customer, needs.intent, pop.segment)
-        self._next_need = 0
-        self.u_choice = uniform_sampler(streams.rng("journey.choice"))
-        self.u_out = uniform_sampler(streams.rng("journey.outcome"))
+        self._tables(scenario, horizon_s)
+        self._par = self._core_parameters()
+        self._rng_core = streams.rng("journey.core")
+        self._uniforms = self._rng_core.random(UNIFORM_BLOCK)
+        self._cursor = 0
+        self._buffers(4096)
         self.u_more = uniform_sampler(streams.rng("journey.detail"))
+        self.u_agent = uniform_sampler(streams.rng("journey.agent_outcome"))
         self.return_delay = exponential_sampler(scenario.needs.return_delay_hours * HOUR,
                                                 streams.rng("journey.return_delay"))
         self.switch_delay = exponential_sampler(scenario.needs.switch_delay_seconds,
                                                 streams.rng("journey.switch_delay"))
-        self._cache: dict = {}
         for q in queues.values():
             q.on_abandon = self._after_abandon
         for p in pools.values():
             p.on_answer = self._after_answer
-        if self.need_t:
+        self._next_need = 0
+        self._due: list = []          # heap of come-backs: (time, seq, need, channel, attempt)
+        self._seq = 0
+        self._next_tick = 0.0
+        if self.n_needs:
             At(env, 0.0, self._hour)
 
     # ---------------------------------------------------------------- tables
     def _tables(self, sc, horizon_s: float) -> None:
-        """Per-channel, per-intent and per-day numbers as plain lists for the hot path."""
-        intents, ch = self.intent_names, sc.channels
-        horizon_days = math.ceil(horizon_s / 86400.0) + 2
-        digital = {CHANNELS.index(n): getattr(sc.digital, n) for n in DIGITAL_CHANNELS}
-        self.digital = {k: v for k, v in digital.items() if v is not None}
-        self.offered = {CHANNELS.index(n) for n in ch} | set(self.digital)
-        self.success = {k: [by_intent(d.success, i, 0.5) for i in intents]
-                        for k, d in self.digital.items()}
-        self.fcr = {k: [by_intent(d.first_contact_resolution, i, 1.0) for i in intents]
-                    for k, d in self.digital.items()}
-        self.fcr.update({CHANNELS.index(n): [by_intent(c.first_contact_resolution, i, 1.0)
-                                             for i in intents] for n, c in ch.items()})
-        self.session = {k: d.session_seconds for k, d in self.digital.items()}
+        """Utilities, success rates, factors per day and availability, as arrays."""
+        intents = list(sc.needs.intents)
+        ch = sc.channels
+        n_days = math.ceil(horizon_s / DAY) + 2
+        self.digital = {k: getattr(sc.digital, CHANNELS[k]) for k in range(N_CH)
+                        if IS_DIGITAL[k] and getattr(sc.digital, CHANNELS[k]) is not None}
+        offered = {CHANNELS.index(n) for n in ch} | set(self.digital)
+        self.success = np.zeros((N_CH, len(intents)))
+        self.fcr = np.ones((N_CH, len(intents)))
+        self.session = np.zeros(N_CH)
+        for k, d in self.digital.items():
+            self.success[k] = [by_intent(d.success, i, 0.5) for i in intents]
+            self.fcr[k] = [by_intent(d.first_contact_resolution, i, 1.0) for i in intents]
+            self.session[k] = d.session_seconds
+        for name, c in ch.items():
+            self.fcr[CHANNELS.index(name)] = [by_intent(c.first_contact_resolution, i, 1.0)
+                                              for i in intents]
         self.esc_factor = {CHANNELS.index(n): c.escalated_handle_factor for n, c in ch.items()}
-        self.login_fail = [s.login_failure_probability for s in sc.customers.segments.values()]
-        self.scale = {k: [1.0] * horizon_days for k in self.digital}
-        self.login_add = [0.0] * horizon_days
+        self.login_fail = np.array([s.login_failure_probability
+                                    for s in sc.customers.segments.values()])
+        self.scale = np.ones((N_CH, n_days))
+        self.login_add = np.zeros(n_days)
         for ev in sc.needs.events:
             a = max(0, day_index(sc.start_date, ev.start_date))
-            b = min(horizon_days - 1, day_index(sc.start_date, ev.end_date))
+            b = min(n_days - 1, day_index(sc.start_date, ev.end_date))
+            if a > b:
+                continue
+            self.login_add[a:b + 1] += ev.login_failure_add
             targets = [CHANNELS.index(c) for c in ev.channels] or list(self.digital)
-            for d in range(a, b + 1):
-                self.login_add[d] += ev.login_failure_add
-                for k in targets:
-                    if k in self.scale:
-                        self.scale[k][d] *= ev.success_factor
-        self.is_open = {CHANNELS.index(n): open_check(c.open_hours, sc.start_date, horizon_s)
-                        for n, c in ch.items()}
-        phone = ch.get("phone")
+            self.scale[targets, a:b + 1] *= ev.success_factor
+        phone, chat = ch.get("phone"), ch.get("chat")
         self.phone_until = _seconds_from_start(sc.start_date, phone and phone.open_line_until)
         self.guide_p = phone.guidance_probability if phone else 0.0
         self.guide_from = _seconds_from_start(sc.start_date, phone and phone.guidance_from)
         self.guide_extra = phone.guidance_extra_seconds if phone else 0.0
-        chat = ch.get("chat")
         self.chat_login_from = _seconds_from_start(sc.start_date, chat and chat.logged_in_only_from)
-        self.max_attempts = sc.choice.max_attempts
-        self._availability_tables(horizon_s)
+        self._utilities(sc, intents)
+        self._availability(sc, offered, horizon_s)
+
+    def _utilities(self, sc, intents: list[str]) -> None:
+        """The static part of the logit utility, per segment × intent × channel."""
+        ch = sc.choice
+        segs = list(sc.customers.segments.values())
+        self.u0 = np.zeros((len(segs), len(intents), N_CH))
+        for k, name in enumerate(CHANNELS):
+            like = "phone" if name == "appointment" and ch.appointment_like_phone else name
+            for s, seg in enumerate(segs):
+                for i, iname in enumerate(intents):
+                    it = sc.needs.intents[iname]
+                    self.u0[s, i, k] = (ch.channel_constant.get(name, 0.0)
+                                        + seg.channel_utility.get(like, 0.0)
+                                        + it.channel_utility.get(like, 0.0)
+                                        + it.complexity * ch.complexity_utility.get(like, 0.0))
+        # after_failure[prev + 1]: row 0 is "nothing failed"; last column is "give up"
+        self.after = np.zeros((N_CH + 1, N_CH + 1))
+        for prev, row in ch.after_failure.items():
+            for name, v in row.items():
+                col = N_CH if name == "give_up" else CHANNELS.index(name)
+                self.after[CHANNELS.index(prev) + 1, col] = v
+        self.guided_bonus = np.where(IS_DIGITAL, ch.guided_digital_bonus, 0.0)
+
+    def _availability(self, sc, offered: set, horizon_s: float) -> None:
+        """Which channels are open when (a step function of time) and to whom (bit masks)."""
+        checks = {CHANNELS.index(n): open_check(c.open_hours, sc.start_date, horizon_s)
+                  for n, c in sc.channels.items()}
+        breaks = {0.0} | {x for c in checks.values() for x in c.edges()}
+        if self.phone_until < math.inf:
+            breaks.add(self.phone_until)
+        self._breaks = np.array(sorted(b for b in breaks if b <= horizon_s + DAY))
+        masks = []
+        for t in self._breaks:
+            m = 0
+            for k in offered:
+                if not (k in checks and not checks[k](t)) and not (k == PHONE and t >= self.phone_until):
+                    m |= 1 << k
+            masks.append(m)
+        self._time_mask = np.array(masks, dtype=np.int64)
+        registered_only = sum(1 << k for k in NEEDS_REGISTRATION)
+        full = (1 << N_CH) - 1
+        self._customer_mask = np.array([full & ~registered_only & ~(1 << API),
+                                        full & ~registered_only,
+                                        full & ~(1 << API), full], dtype=np.int64)
+
+    def _core_parameters(self) -> np.ndarray:
+        ch, bot = self.s.choice, self.digital.get(BOT)
+        webshop, portal = self.digital.get(WEBSHOP), self.digital.get(SELFSERVICE)
+        hard = 1.0
+        if portal is not None:
+            total = portal.hard_to_use_weight + portal.could_not_find_weight
+            hard = portal.hard_to_use_weight / total if total > 0 else 1.0
+        handover = bot is not None and bot.handover != "none" and CHAT in self.queues
+        return np.array([ch.success_bonus, ch.failure_penalty, ch.give_up_utility,
+                         ch.give_up_per_attempt, ch.max_attempts, self.chat_login_from,
+                         webshop.target_product_share if webshop else 1.0, hard,
+                         1.0 if handover else 0.0,
+                         self.s.needs.return_delay_hours * HOUR])
+
+    def _buffers(self, capacity: int) -> None:
+        """Output buffers of the compiled core, for batches of up to ``capacity`` needs."""
+        rows = capacity * (self.s.choice.max_attempts + 1)
+        self._cap = capacity
+        self._d = (np.empty(rows, np.int64), np.empty(rows, np.int64), np.empty(rows, np.int64),
+                   np.empty(rows), np.empty(rows), np.empty(rows, np.int64),
+                   np.empty(rows, np.int64), np.empty(rows, np.int64), np.empty(rows, np.int64))
+        self._a = (np.empty((capacity, 6), np.int64), np.empty(capacity))
+        self._b = (np.empty((capacity, 3), np.int64), np.empty(capacity))
+        self._marks = np.empty(capacity, np.int64)
+        self._counts = np.zeros(N_OUT, np.int64)
 
     # ------------------------------------------------------------ the driver
     def _hour(self, ev) -> None:
-        """Start every need of the coming hour (each at its own time)."""
-        end = self.env._now + HOUR
-        t, i = self.need_t, self._next_need
-        n = len(t)
-        while i < n and t[i] < end:
-            self._step(i, t[i], -1, 0, -1)
-            i += 1
-        self._next_need = i
-        if i < n:
+        """Start every need of the coming hour, and every come-back due in it (own times)."""
+        now = self.env._now
+        end = now + HOUR
+        a = self._next_need
+        b = int(np.searchsorted(self.need_t, end, side="left"))
+        back = []
+        while self._due and self._due[0][0] < end:
+            t, _, need, k, attempt = heapq.heappop(self._due)
+            back.append((need, max(t, now), k, attempt))
+        n = b - a + len(back)
+        if n:
+            need = np.concatenate([np.arange(a, b), [x[0] for x in back]]).astype(np.int64)
+            t = np.concatenate([self.need_t[a:b], [x[1] for x in back]])
+            prev = np.concatenate([np.full(b - a, -1), [x[2] for x in back]]).astype(np.int64)
+            attempt = np.concatenate([np.zeros(b - a), [x[3] for x in back]]).astype(np.int64)
+            if back:
+                self.c_bad[self.need_c[need[b - a:]]] = prev[b - a:]
+            self._run(need, t, prev, attempt, np.full(n, -1))
+        self._next_need = b
+        self._next_tick = end
+        if b < self.n_needs or self._due or end < self.horizon:
             At(self.env, HOUR, self._hour)
 
-    # ------------------------------------------------------------- choosing
-    def _available(self, c: int, t: float) -> int:
-        """Bit mask of the channels this customer can use at time t."""
-        mask = self._time_mask[bisect.bisect_right(self._time_breaks, t) - 1]
-        mask &= self._customer_mask[self.c_reg[c] * 2 + self.c_api[c]]
-        if t >= self.chat_login_from and not self.c_reg[c]:
-            mask &= ~(1 << CHAT)
-        return mask
+    def _come_back(self, t: float, need: int, k: int, attempt: int) -> None:
+        """A matter that was not really resolved comes back at time t."""
+        if t < self._next_tick:
+            At(self.env, max(0.0, t - self.env._now), self._comes_back, (need, k, attempt))
+        else:
+            self._seq += 1
+            heapq.heappush(self._due, (t, self._seq, need, k, attempt))
 
-    def _availability_tables(self, horizon_s: float) -> None:
-        """Which channels are open when (a step function of time) and to whom."""
-        breaks = {0.0}
-        for check in self.is_open.values():
-            breaks.update(check.edges())
-        breaks.update(x for x in (self.phone_until,) if x < math.inf)
-        self._time_breaks = sorted(b for b in breaks if b <= horizon_s)
-        self._time_mask = []
-        for t in self._time_breaks:
-            mask = 0
-            for k in self.offered:
-                closed = k in self.is_open and not self.is_open[k](t)
-                if not closed and not (k == PHONE and t >= self.phone_until):
-                    mask |= 1 << k
-            self._time_mask.append(mask)
-        self._customer_mask = []
-        for reg in (0, 1):
-            for api in (0, 1):
-                mask = ~0
-                for k in NEEDS_REGISTRATION:
-                    if not reg:
-                        mask &= ~(1 << k)
-                if not api:
-                    mask &= ~(1 << API)
-                self._customer_mask.append(mask)
+    def _go_on(self, need: int, t: float, prev: int, attempt: int) -> None:
+        """One need goes on at time t (it came back, or its customer moves on)."""
+        self._run(np.array([need]), np.array([t]), np.array([prev]), np.array([attempt]),
+                  np.array([-1]))
 
-    def _choose(self, c: int, intent: int, t: float, prev: int, attempt: int) -> int:
-        """A channel code, or GIVE_UP; see :class:`sim.journey_spec.Choice`."""
-        if attempt >= self.max_attempts:
-            return GIVE_UP
-        reg = self.c_reg[c]
-        mask = (self._time_mask[bisect.bisect_right(self._time_breaks, t) - 1]
-                & self._customer_mask[reg * 2 + self.c_api[c]])
-        if not reg and t >= self.chat_login_from:
-            mask &= ~(1 << CHAT)
-        key = (self.c_seg[c], intent, mask, self.c_ok[c], self.c_bad[c], self.c_guided[c], prev,
-               attempt)
-        table = self._cache.get(key)
-        if table is None:
-            table = self._cache[key] = self._choice_table(*key)
-        cum, options = table
-        return options[bisect.bisect_right(cum, self.u_choice())]
-
-    def _choice_table(self, seg, intent, mask, ok, bad, guided, prev, attempt):
-        """Cumulative logit probabilities and the options they select."""
-        ch = self.s.choice
-        segment = list(self.s.customers.segments.values())[seg]
-        it = self.s.needs.intents[self.intent_names[intent]]
-        after = ch.after_failure.get(CHANNELS[prev], {}) if prev >= 0 else {}
-        options, util = [], []
-        for k, name in enumerate(CHANNELS):
-            if not mask >> k & 1:
-                continue
-            like = "phone" if name == "appointment" and ch.appointment_like_phone else name
-            u = (ch.channel_constant.get(name, 0.0) + segment.channel_utility.get(like, 0.0)
-                 + it.channel_utility.get(like, 0.0)
-                 + it.complexity * ch.complexity_utility.get(like, 0.0)
-                 + (ch.success_bonus if k == ok else 0.0) - (ch.failure_penalty if k == bad else 0.0)
-                 + (ch.guided_digital_bonus if guided and k in DIGITAL else 0.0)
-                 + after.get(name, 0.0))
-            options.append(k)
-            util.append(u)
-        if attempt > 0 or not options:
-            options.append(GIVE_UP)
-            util.append(ch.give_up_utility + ch.give_up_per_attempt * attempt
-                        + after.get("give_up", 0.0))
-        w = np.exp(np.asarray(util) - max(util))
-        cum = (np.cumsum(w) / w.sum())[:-1].tolist()
-        return cum, options
-
-    # ---------------------------------------------------------- the journey
-    def _step(self, need: int, t: float, prev: int, attempt: int, esc: int) -> None:
-        """Go on with ``need`` at time ``t`` (see the module docstring).
-
-        ``prev``: channel that just failed it (-1 if none); ``attempt``: contacts
-        so far; ``esc``: a failed digital contact to escalate from (-1 if none).
-        """
-        c, intent = self.need_c[need], self.need_i[need]
+    def _run(self, need, t, prev, attempt, esc) -> None:
+        """Run a batch through :func:`sim.journey_core.advance`, then act on its outputs."""
+        n = len(need)
+        if n > self._cap:
+            self._buffers(n)
+        per_need = 3 * (self.s.choice.max_attempts + 1) + 4
+        if self._cursor + n * per_need > len(self._uniforms):
+            self._uniforms = np.concatenate([self._uniforms[self._cursor:],
+                                             self._rng_core.random(UNIFORM_BLOCK)])
+            self._cursor = 0
         log = self.log
-        while True:
-            k = self._choose(c, intent, t, prev, attempt)
-            if k == GIVE_UP:
-                return
-            if esc >= 0:
-                log.outcome[esc] = ESCALATED
-            if k not in DIGITAL:
-                self._to_agent(k, need, c, intent, t, attempt, esc, prev)
-                return
-            cid, resolved = self._digital(k, need, c, intent, t, attempt, esc)
-            t = log.end[cid]
-            if resolved:
-                self.c_ok[c] = k
-                self._maybe_comes_back(k, need, intent, t, attempt + 1)
-                return
-            self.c_bad[c] = k
-            if k == BOT and self._handover(need, c, intent, t, attempt + 1, cid):
-                return
-            prev, attempt, esc = k, attempt + 1, cid
+        base = len(log)
+        d, (a_req, a_t), (b_req, b_t), counts = self._d, self._a, self._b, self._counts
+        advance(need, t, prev, attempt, esc, base,
+                self.c_seg, self.c_reg, self.c_api, self.c_ok, self.c_bad, self.c_guided,
+                self.need_c, self.need_i, self.u0, self.after, self.guided_bonus, self._par,
+                self._breaks, self._time_mask, self._customer_mask, self.success, self.scale,
+                self.login_fail, self.login_add, self.session, self.fcr, IS_DIGITAL,
+                self._uniforms, self._cursor, *d, a_req, a_t, b_req, b_t, self._marks, counts)
+        nd, na, nb, nm, self._cursor = (int(x) for x in counts)
+        if nd:
+            log.extend(need=d[0][:nd], channel=d[1][:nd], attempt=d[2][:nd], t=d[3][:nd],
+                       end=d[4][:nd], escalated_from=d[5][:nd], outcome=d[6][:nd])
+            for row in np.flatnonzero(d[7][:nd] >= 0).tolist():
+                log.target_product[base + row] = int(d[7][row])
+            for row in np.flatnonzero(d[8][:nd] >= 0).tolist():
+                log.reason[base + row] = int(d[8][row])
+        for cid in self._marks[:nm].tolist():
+            log.outcome[cid] = ESCALATED
+        for (k, nd_, at, es, pv, handed), tt in zip(a_req[:na].tolist(), a_t[:na].tolist()):
+            self._to_agent(k, nd_, at, es, pv, handed, tt)
+        for (nd_, k, at), tt in zip(b_req[:nb].tolist(), b_t[:nb].tolist()):
+            self._come_back(tt, nd_, k, at)
 
-    def _digital(self, k, need, c, intent, t, attempt, esc) -> tuple[int, bool]:
-        """Log one digital contact at time t and settle it: (contact id, resolved?)."""
-        day = min(int(t // 86400.0), len(self.login_add) - 1)
-        log = self.log
-        seg = self.c_seg[c]
-        cid = log.add(need, k, attempt, t, math.nan, 0, esc, FAILED, t + self.session[k])
-        if k in PORTAL_LOGIN and self.u_more() < self.login_fail[seg] + self.login_add[day]:
-            log.reason[cid] = 0                                   # not working (login)
-            return cid, False
-        if self.u_out() < self.success[k][intent] * self.scale[k][day]:
-            log.outcome[cid] = RESOLVED
-            if k == WEBSHOP:
-                log.target_product[cid] = int(self.u_more() < self.digital[k].target_product_share)
-            return cid, True
-        if k == SELFSERVICE:
-            p = self.digital[k]
-            hard = p.hard_to_use_weight / ((p.hard_to_use_weight + p.could_not_find_weight) or 1)
-            log.reason[cid] = 1 if self.u_more() < hard else 2
-        return cid, False
-
-    def _handover(self, need, c, intent, t, attempt, bot_cid) -> bool:
-        """Bot → agent chat when chat is open to the customer; True if handed over."""
-        bot = self.digital[BOT]
-        if bot.handover == "none" or CHAT not in self.queues:
-            return False
-        if not self._available(c, t) >> CHAT & 1:
-            return False
-        self.log.outcome[bot_cid] = ESCALATED
-        extra = bot.cold_extra_handle_seconds if bot.handover == "cold" else 0.0
-        self._schedule_agent(CHAT, need, c, intent, t, attempt, bot_cid,
-                             self.esc_factor[CHAT], extra, 0)
-        return True
-
-    def _to_agent(self, k, need, c, intent, t, attempt, esc, prev) -> None:
-        """Send the need to an agent channel at time t."""
-        scale = self.esc_factor[k] if prev in (BOT, SELFSERVICE) else 1.0
-        guided, extra = 0, 0.0
+    def _to_agent(self, k, need, attempt, esc, prev, handed, t) -> None:
+        """Send a need to an agent channel at time t (hand-over, escalation, guidance)."""
+        scale, extra, guided = 1.0, 0.0, 0
+        if handed:
+            bot = self.digital[BOT]
+            extra = bot.cold_extra_handle_seconds if bot.handover == "cold" else 0.0
+            scale = self.esc_factor[k]
+        elif prev in (BOT, SELFSERVICE):
+            scale = self.esc_factor[k]
         if k == PHONE and t >= self.guide_from and self.u_more() < self.guide_p:
-            guided, extra = 1, self.guide_extra
-        self._schedule_agent(k, need, c, intent, t, attempt, esc, scale, extra, guided)
-
-    def _schedule_agent(self, k, need, c, intent, t, attempt, esc, scale, extra, guided):
+            guided, extra = 1, extra + self.guide_extra
         At(self.env, max(0.0, t - self.env._now), self.queues[k].arrive_event,
            (need, attempt, (esc, scale, extra, guided)))
-
-    def _maybe_comes_back(self, k, need, intent, t_end, attempt) -> None:
-        """A resolved matter comes back later with probability 1 − first-contact resolution."""
-        if self.u_more() < 1.0 - self.fcr[k][intent]:
-            delay = t_end + self.return_delay() - self.env._now
-            At(self.env, max(0.0, delay), self._comes_back, (need, k, attempt))
 
     def _comes_back(self, ev) -> None:
         need, k, attempt = ev._value
         self.c_bad[self.need_c[need]] = k
-        self._step(need, self.env._now, k, attempt, -1)
+        self._go_on(need, self.env._now, k, attempt)
 
     # ----------------------------------------------- hooks of the agent engine
     def _after_answer(self, cid: int) -> None:
@@ -329,7 +327,8 @@ class Journeys:
         if cid in log.guided:
             self.c_guided[c] = 1
             self.c_reg[c] = 1
-        self._maybe_comes_back(k, need, self.need_i[need], log.end[cid], log.attempt[cid] + 1)
+        if self.u_agent() < 1.0 - self.fcr[k, self.need_i[need]]:
+            self._come_back(log.end[cid] + self.return_delay(), need, k, log.attempt[cid] + 1)
 
     def _after_abandon(self, cid: int) -> None:
         """An agent contact abandoned (no redial) or found the channel closed: move on."""
@@ -339,4 +338,4 @@ class Journeys:
             return
         k = log.channel[cid]
         self.c_bad[self.need_c[need]] = k
-        self._step(need, self.env._now + self.switch_delay(), k, log.attempt[cid] + 1, -1)
+        self._go_on(need, self.env._now + self.switch_delay(), k, log.attempt[cid] + 1)

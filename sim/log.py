@@ -72,6 +72,20 @@ class ContactLog:
         a_pool(NONE)
         return len(self.arrival) - 1
 
+    def extend(self, **columns) -> None:
+        """Record many contacts at once (numpy arrays; ``t`` is the arrival time).
+
+        Columns not given take their defaults: priority 0, no handle time, not
+        answered, end NaN, outcome OPEN, no pool, not escalated.
+        """
+        columns["arrival"] = columns.pop("t")
+        n = len(columns["arrival"])
+        defaults = {"priority": 0, "escalated_from": NONE, "handle": math.nan,
+                    "answer": math.nan, "end": math.nan, "outcome": OPEN, "pool": NONE}
+        for name, _, dtype, _ in _COLUMNS:
+            value = columns[name] if name in columns else np.full(n, defaults[name])
+            getattr(self, name).frombytes(np.asarray(value, dtype=dtype).tobytes())
+
     def __len__(self) -> int:
         return len(self.arrival)
 
