@@ -13,12 +13,16 @@ from __future__ import annotations
 import json
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
-__all__ = ["write_yaml", "write_table", "write_json", "write_error", "load_kpis", "KPIS_FILE"]
+__all__ = ["write_yaml", "write_table", "write_json", "write_error", "load_kpis", "KPIS_FILE",
+           "TableWriter"]
 
 KPIS_FILE = "kpis.json"
 
@@ -40,6 +44,45 @@ def write_yaml(path, data) -> Path:
 def write_table(path, frame: pd.DataFrame) -> Path:
     """Write a table as parquet."""
     return _atomic(path, lambda p: frame.to_parquet(p, index=False))
+
+
+class TableWriter:
+    """Appends tables to one parquet file in a background thread (one row group each).
+
+    The file is written under a temporary name and renamed by :meth:`close`, so
+    a run that stops early leaves no table that looks complete. Writing
+    overlaps with the caller's next work (pyarrow releases the GIL).
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._writer = None
+        self._futures = []
+
+    def append(self, frame: pd.DataFrame) -> None:
+        self._futures.append(self._pool.submit(self._write, frame))
+
+    def _write(self, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp, table.schema)
+        self._writer.write_table(table)
+
+    def close(self) -> Path:
+        """Wait for the writes, close the file and move it into place."""
+        try:
+            for f in self._futures:
+                f.result()
+        finally:
+            self._pool.shutdown()
+            if self._writer is not None:
+                self._writer.close()
+        if self._writer is not None:
+            os.replace(self._tmp, self.path)
+        return self.path
 
 
 def _clean(obj):

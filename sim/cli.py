@@ -69,23 +69,24 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
     targets = {n: ch.answer_target_seconds for n, ch in channels.items()}
     skills = {n: p.skills for n, p in pools.items()}
     costs = {n: p.hourly_cost_eur for n, p in pools.items()}
-    contacts, intervals, per_rep = [], [], []
+    intervals, per_rep = [], []
+    contacts = runio.TableWriter(out_dir / "contacts.parquet") if run.write_contacts else None
     started = time.perf_counter()
     for rep in range(run.replications):
         rec = simulate(scenario, run, seed, rep)
-        rep_kpis = replication_kpis(rec, run.warmup_hours * 3600.0, targets, skills, costs)
         frame = contacts_frame(rec, scenario.start_date)
+        if contacts is not None:
+            contacts.append(frame)
+        rep_kpis = replication_kpis(rec, run.warmup_hours * 3600.0, targets, skills, costs)
         cost = sum(p["agent_cost_eur"] for p in rep_kpis["pools"].values())
         rep_kpis.update(_log_kpis(frame, run.warmup_hours * 3600.0, defs, cost))
         per_rep.append(rep_kpis)
         intervals.append(intervals_frame(rec, scenario.start_date, run.interval_minutes * 60.0,
                                          targets, skills))
-        if run.write_contacts:
-            contacts.append(frame)
         if run.progress:
             _progress(rep, run.replications, started, len(rec.contacts["contact_id"]))
-    if contacts:
-        runio.write_table(out_dir / "contacts.parquet", pd.concat(contacts, ignore_index=True))
+    if contacts is not None:
+        contacts.close()
     runio.write_table(out_dir / "intervals.parquet", pd.concat(intervals, ignore_index=True))
     kpis = {"scenario": scenario.name, "seed": seed, "replications": run.replications,
             "hours": run.hours, "warmup_hours": run.warmup_hours,
