@@ -1,8 +1,9 @@
 """Customer journeys: a need goes from channel to channel until it is resolved or given up.
 
-The life of a need (``Journeys._step``), top to bottom:
+The life of a need (:func:`sim.journey_core.advance`, then the agent engine),
+top to bottom:
 
-1. At its time the customer chooses a channel (:meth:`Journeys._choose`, a
+1. At its time the customer chooses a channel (``journey_core._choose``, a
    multinomial logit over the channels open to this customer now, see
    :class:`sim.journey_spec.Choice`), or gives up.
 2. A digital channel (support site, bot, portal, webshop, API, user admin)
@@ -24,9 +25,10 @@ The life of a need (``Journeys._step``), top to bottom:
    (another channel, or give up).
 
 Customers learn: the channel where they last succeeded becomes likelier, the
-one where they last failed less likely. Needs of one hour are started
-together at the top of the hour (their contacts keep their own times), so a
-customer's two needs within the same hour do not learn from each other.
+one where they last failed less likely. Needs of one hour (new ones, and
+matters coming back) are started together at the top of the hour (their
+contacts keep their own times), so a customer's two needs within the same
+hour do not learn from each other.
 
 Steps 1–3 are the hot path: :func:`sim.journey_core.advance` runs them for a
 batch of needs (all of an hour's new needs, or one need that moves on),
