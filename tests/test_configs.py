@@ -81,3 +81,13 @@ def test_help_lists_scenarios():
     res = subprocess.run([sys.executable, "-m", "sim", "--help"], capture_output=True, text=True,
                          timeout=120)
     assert res.returncode == 0 and "single_queue" in res.stdout and "run.hours" in res.stdout
+
+
+def test_demo_config_composes_and_validates():
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        cfg = compose("demo", overrides=["scenario=baseline"], return_hydra_config=True)
+    assert set(cfg.hydra.sweeper.params.scenario.split(",")) <= set(SCENARIOS)
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    plain.pop("hydra")
+    scenario, run, seed, defs = validate_config(plain)
+    assert run.hours == 8760 and scenario.name == "baseline"
