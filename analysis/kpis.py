@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import stdtrit
 
 from .areas import area_per_bin, step_area_per_bin
 from .tables import _busy_spans, wait_seconds, within_target
@@ -97,6 +96,7 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
         return math.nan, math.nan
     if x.size < 2:
         return float(x.mean()), math.nan
+    from scipy.special import stdtrit  # imported here: a one-replication run never needs it
     half = stdtrit(x.size - 1, 0.5 + confidence / 2) * x.std(ddof=1) / math.sqrt(x.size)
     return float(x.mean()), float(half)
 
