@@ -69,7 +69,7 @@ def contacts_frame(records, start_date: str) -> pd.DataFrame:
         "need_id": c["need_id"],
         "customer_id": customer,
         "channel": _names(c["channel_code"], records.channels),
-        "start": pd.Timestamp(start_date) + pd.to_timedelta(c["arrival_s"], unit="s"),
+        "start": np.datetime64(start_date, "ns") + (c["arrival_s"] * 1e9).astype("timedelta64[ns]"),
         "outcome": _names(c["outcome_code"], records.outcomes),
         "escalated_from": pd.arrays.IntegerArray(np.maximum(esc, 0), esc < 0),
         "target_product": pd.arrays.BooleanArray(target == 1, target < 0),

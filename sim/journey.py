@@ -91,9 +91,12 @@ class Journeys:
         self.need_c = needs.customer.astype(np.int64)
         self.need_i = needs.intent.astype(np.int64)
         self.n_needs = len(self.need_t)
+        self._need_c_list = self.need_c.tolist()     # plain lists for the per-contact hooks
+        self._need_i_list = self.need_i.tolist()
         self.need_arrays = (needs.customer, needs.intent, pop.segment)
         self._tables(scenario, horizon_s)
         self._par = self._core_parameters()
+        self._fcr_list = (1.0 - self.fcr).tolist()      # P(comes back) per channel, intent
         self._rng_core = streams.rng("journey.core")
         self._uniforms = self._rng_core.random(UNIFORM_BLOCK)
         self._cursor = 0
@@ -324,12 +327,12 @@ class Journeys:
         need = log.need[cid]
         if need >= self.n_needs:
             return
-        c, k = self.need_c[need], log.channel[cid]
+        c, k = self._need_c_list[need], log.channel[cid]
         self.c_ok[c] = k
         if cid in log.guided:
             self.c_guided[c] = 1
             self.c_reg[c] = 1
-        if self.u_agent() < 1.0 - self.fcr[k, self.need_i[need]]:
+        if self.u_agent() < self._fcr_list[k][self._need_i_list[need]]:
             self._come_back(log.end[cid] + self.return_delay(), need, k, log.attempt[cid] + 1)
 
     def _after_abandon(self, cid: int) -> None:
