@@ -28,7 +28,8 @@ Customers learn: the channel where they last succeeded becomes likelier, the
 one where they last failed less likely. Needs of one hour (new ones, and
 matters coming back) are started together at the top of the hour (their
 contacts keep their own times), so a customer's two needs within the same
-hour do not learn from each other.
+hour do not learn from each other; agent outcomes and moves after abandoning
+act at once.
 
 Steps 1–3 are the hot path: :func:`sim.journey_core.advance` runs them for a
 batch of needs (all of an hour's new needs, or one need that moves on),
@@ -59,6 +60,8 @@ N_CH = len(CHANNELS)
 NEEDS_REGISTRATION = (SELFSERVICE, USER_ADMIN, SERVICE_REQUEST)
 IS_DIGITAL = np.array([c in DIGITAL_CHANNELS for c in CHANNELS])
 HOUR, DAY = 3600.0, 86400.0
+#: New needs (and matters coming back) are started in batches of this many seconds.
+BATCH = HOUR
 UNIFORM_BLOCK = 1 << 20
 
 
@@ -116,7 +119,7 @@ class Journeys:
         self._seq = 0
         self._next_tick = 0.0
         if self.n_needs:
-            At(env, 0.0, self._hour)
+            At(env, 0.0, self._batch)
 
     # ---------------------------------------------------------------- tables
     def _tables(self, sc, horizon_s: float) -> None:
@@ -230,10 +233,14 @@ class Journeys:
         self._counts = np.zeros(N_OUT, np.int64)
 
     # ------------------------------------------------------------ the driver
-    def _hour(self, ev) -> None:
-        """Start every need of the coming hour, and every come-back due in it (own times)."""
+    def _batch(self, ev) -> None:
+        """Start every need of the coming batch (an hour), and every come-back due in it.
+
+        Each contact keeps its own time; what customers learned is taken as it
+        stands at the start of the batch.
+        """
         now = self.env._now
-        end = now + HOUR
+        end = now + BATCH
         a = self._next_need
         b = int(np.searchsorted(self.need_t, end, side="left"))
         back = []
@@ -252,7 +259,7 @@ class Journeys:
         self._next_need = b
         self._next_tick = end
         if b < self.n_needs or self._due or end < self.horizon:
-            At(self.env, HOUR, self._hour)
+            At(self.env, BATCH, self._batch)
 
     def _come_back(self, t: float, need: int, k: int, attempt: int) -> None:
         """A matter that was not really resolved comes back at time t."""
