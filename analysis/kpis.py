@@ -22,11 +22,7 @@ import numpy as np
 from .areas import area_per_bin, step_area_per_bin
 from .tables import _busy_spans, wait_seconds, within_target
 
-__all__ = ["CHANNEL_KPIS", "replication_kpis", "summarise", "mean_ci"]
-
-CHANNEL_KPIS = ("service_level", "asa_seconds", "p_wait", "p_abandon", "occupancy",
-                "offered", "answered", "abandoned", "waiting_at_end", "closed",
-                "agent_hours", "agent_cost_eur")
+__all__ = ["replication_kpis", "summarise", "mean_ci"]
 
 
 def _ratio(a: float, b: float) -> float:

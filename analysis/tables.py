@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim.journey_spec import CHANNELS
+from sim.scenario import AGENT_CHANNELS
 
 from .areas import area_per_bin, step_area_per_bin
 
@@ -18,8 +19,7 @@ __all__ = ["ChannelTargets", "contacts_frame", "intervals_frame", "wait_seconds"
            "within_target"]
 
 #: Channel codes of the agent channels (the first four of the contact log's channels).
-AGENT_CODES = np.arange(4)
-AGENT_CHANNELS = CHANNELS[:4]
+AGENT_CODES = np.array([CHANNELS.index(c) for c in AGENT_CHANNELS])
 #: Channels whose target is a completion due time (from creation), not an answer wait.
 DUE_TIME_CHANNELS = ("service_request",)
 
@@ -62,7 +62,6 @@ def contacts_frame(records, start_date: str) -> pd.DataFrame:
     n = len(c["contact_id"])
     customer = np.where(c["customer_id"] >= 0, c["customer_id"], c["need_id"])
     esc, target = c["escalated_from"], c["target_product"]
-    reasons = getattr(records, "reasons", ("not_working", "hard_to_use", "could_not_find"))
     return pd.DataFrame({
         "replication": np.full(n, records.replication, dtype=np.int32),
         "contact_id": c["contact_id"],
@@ -83,7 +82,7 @@ def contacts_frame(records, start_date: str) -> pd.DataFrame:
         "handle_s": np.where(np.isnan(c["answer_s"]), np.nan, c["handle_s"]),
         "end_s": c["end_s"],
         "pool": _names(c["pool_code"], records.pools),
-        "failure_reason": _names(c["reason_code"], reasons),
+        "failure_reason": _names(c["reason_code"], records.reasons),
         "guided": c["guided"].astype(bool),
     })
 

@@ -96,7 +96,6 @@ class Journeys:
         self.n_needs = len(self.need_t)
         self._need_c_list = self.need_c.tolist()     # plain lists for the per-contact hooks
         self._need_i_list = self.need_i.tolist()
-        self.need_arrays = (needs.customer, needs.intent, pop.segment)
         self._tables(scenario, horizon_s)
         self._par = self._core_parameters()
         self._fcr_list = (1.0 - self.fcr).tolist()      # P(comes back) per channel, intent

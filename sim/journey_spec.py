@@ -36,14 +36,15 @@ def by_intent(values: dict[str, float], intent: str, fallback: float = 1.0) -> f
     return values.get(intent, values.get("default", fallback))
 
 
-def date_problems(text: str | None, key: str) -> list[str]:
-    """Problems of an optional ISO date field."""
-    if text is None:
+def date_problems(text: str | None, key: str, nullable: bool = True) -> list[str]:
+    """Problems of an ISO date field (``None`` allowed when ``nullable``)."""
+    if text is None and nullable:
         return []
     try:
         _dt.date.fromisoformat(text)
     except (TypeError, ValueError):
-        return [f"{key} = {text!r} is not an ISO date; allowed: YYYY-MM-DD or null"]
+        return [f"{key} = {text!r} is not an ISO date; allowed: YYYY-MM-DD"
+                + (" or null" if nullable else "")]
     return []
 
 

@@ -20,7 +20,7 @@ from .distributions import exponential_sampler, handle_sampler, uniform_sampler
 from .events import At
 from .journey import Journeys
 from .journey_spec import CHANNELS
-from .log import OUTCOMES, ContactLog
+from .log import OUTCOMES, REASONS, ContactLog
 from .queues import ChannelQueue
 from .scenario import RunSettings, Scenario
 from .streams import Streams
@@ -43,6 +43,7 @@ class RunRecords:
     channels: tuple[str, ...]
     pools: tuple[str, ...]
     outcomes: tuple[str, ...]
+    reasons: tuple[str, ...]
     staffed: dict
     pool_concurrency: dict
     pool_wrap_seconds: dict
@@ -102,7 +103,7 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int) 
     journeys = None
     if scenario.has_journeys:
         journeys = Journeys(env, scenario, log, queues, pools, streams, horizon)
-        first_need = len(journeys.need_t)
+        first_need = journeys.n_needs
     for name, spec in channel_specs.items():
         rates = hourly_rates(spec.arrivals_per_hour, spec.profile, scenario.start_date,
                              math.ceil(run.hours))
@@ -115,10 +116,12 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int) 
     return RunRecords(
         replication=replication,
         horizon_seconds=horizon,
-        contacts=log.columns(*(journeys.need_arrays if journeys else ())),
+        contacts=log.columns(*((journeys.need_c, journeys.need_i, journeys.c_seg)
+                               if journeys else ())),
         channels=CHANNELS,
         pools=tuple(pools),
         outcomes=OUTCOMES,
+        reasons=REASONS,
         staffed={n: (np.frombuffer(p.staffed_t).copy(), np.frombuffer(p.staffed_n).copy())
                  for n, p in pools.items()},
         pool_concurrency={n: p.concurrency for n, p in pools.items()},

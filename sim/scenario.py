@@ -21,7 +21,6 @@ Two ways to describe the agent-served part:
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, field
 
 from .journey_spec import (
@@ -227,7 +226,7 @@ class Scenario:
         return self.needs is not None
 
     def problems(self, key: str) -> list[str]:
-        out = _date_problems(self.start_date, f"{key}.start_date")
+        out = date_problems(self.start_date, f"{key}.start_date", nullable=False)
         if (self.queue is None) == (not self.channels):
             out.append(f"{key}: give either 'queue' (one M/M/c+M queue) or 'channels' and "
                        "'pools', not both and not neither")
@@ -298,14 +297,6 @@ class RunSettings:
     def problems(self, key: str) -> list[str]:
         return fail_if(self.warmup_hours >= self.hours, f"{key}.warmup_hours",
                        self.warmup_hours, f"it must be below {key}.hours ({self.hours})")
-
-
-def _date_problems(text: str, key: str) -> list[str]:
-    try:
-        _dt.date.fromisoformat(text)
-    except ValueError:
-        return [f"{key} = {text!r} is not an ISO date; allowed: YYYY-MM-DD"]
-    return []
 
 
 def parse_scenario(data: dict, key: str = "scenario") -> Scenario:
