@@ -28,8 +28,14 @@ Customers learn: the channel where they last succeeded becomes likelier, the
 one where they last failed less likely. Needs of one hour (new ones, and
 matters coming back) are started together at the top of the hour (their
 contacts keep their own times), so a customer's two needs within the same
-hour do not learn from each other; agent outcomes and moves after abandoning
-act at once.
+hour do not learn from each other; likewise a success with an agent counts
+from the next top of the hour. Failures (an abandoned call) count at once,
+and the customer moves on after ``switch_delay_seconds``.
+
+Agent contacts of a batch are logged together (:meth:`Journeys._to_agents`:
+handle time, priority, patience, guidance and whether the matter will come
+back are drawn then) and each *enters* its queue at its own time, one SimPy
+event; the agent engine does the rest.
 
 Steps 1–3 are the hot path: :func:`sim.journey_core.advance` runs them for a
 batch of needs (all of an hour's new needs, or one need that moves on),
@@ -41,6 +47,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 
 import numpy as np
 
@@ -63,6 +70,8 @@ HOUR, DAY = 3600.0, 86400.0
 #: New needs (and matters coming back) are started in batches of this many seconds.
 BATCH = HOUR
 UNIFORM_BLOCK = 1 << 20
+#: Up to this many agent contacts at once are logged one by one (numpy costs more).
+SMALL = 8
 
 
 def _seconds_from_start(start_date: str, date: str | None) -> float:
@@ -80,6 +89,7 @@ class Journeys:
         self.s = scenario
         self.horizon = horizon_s
         self.queues = {CHANNELS.index(n): q for n, q in queues.items()}
+        self._enters = [self.queues[k].enter if k in self.queues else None for k in range(N_CH)]
         pop = build_population(scenario.customers, horizon_s, streams.rng("customers"))
         self.c_seg = pop.segment.astype(np.int64)
         self.c_api = pop.api.astype(np.int64)
@@ -94,11 +104,14 @@ class Journeys:
         self.need_c = needs.customer.astype(np.int64)
         self.need_i = needs.intent.astype(np.int64)
         self.n_needs = len(self.need_t)
-        self._need_c_list = self.need_c.tolist()     # plain lists for the per-contact hooks
-        self._need_i_list = self.need_i.tolist()
         self._tables(scenario, horizon_s)
         self._par = self._core_parameters()
-        self._fcr_list = (1.0 - self.fcr).tolist()      # P(comes back) per channel, intent
+        self._p_back = 1.0 - self.fcr                     # P(comes back) per channel, intent
+        self._p_back_list = self._p_back.tolist()
+        self._esc_list = self.esc_factor.tolist()
+        bot = self.digital.get(BOT)
+        self._cold_extra = (bot.cold_extra_handle_seconds
+                            if bot is not None and bot.handover == "cold" else 0.0)
         self._rng_core = streams.rng("journey.core")
         self._uniforms = self._rng_core.random(UNIFORM_BLOCK)
         self._cursor = 0
@@ -113,6 +126,8 @@ class Journeys:
             q.on_abandon = self._after_abandon
         for p in pools.values():
             p.on_answer = self._after_answer
+        self._answered = array("q")   # agent contacts answered since the last choice
+        self._returns: dict = {}      # need → come-back delay (s) drawn for its agent contact
         self._next_need = 0
         self._due: list = []          # heap of come-backs: (time, seq, need, channel, attempt)
         self._seq = 0
@@ -139,7 +154,9 @@ class Journeys:
         for name, c in ch.items():
             self.fcr[CHANNELS.index(name)] = [by_intent(c.first_contact_resolution, i, 1.0)
                                               for i in intents]
-        self.esc_factor = {CHANNELS.index(n): c.escalated_handle_factor for n, c in ch.items()}
+        self.esc_factor = np.ones(N_CH)
+        for n, c in ch.items():
+            self.esc_factor[CHANNELS.index(n)] = c.escalated_handle_factor
         self.login_fail = np.array([s.login_failure_probability
                                     for s in sc.customers.segments.values()])
         self.scale = np.ones((N_CH, n_days))
@@ -240,6 +257,7 @@ class Journeys:
         """
         now = self.env._now
         end = now + BATCH
+        self._learn()
         a = self._next_need
         b = int(np.searchsorted(self.need_t, end, side="left"))
         back = []
@@ -302,24 +320,98 @@ class Journeys:
                 log.reason[base + row] = int(d[8][row])
         for cid in self._marks[:nm].tolist():
             log.outcome[cid] = ESCALATED
-        for (k, nd_, at, es, pv, handed), tt in zip(a_req[:na].tolist(), a_t[:na].tolist()):
-            self._to_agent(k, nd_, at, es, pv, handed, tt)
+        if na:
+            self._to_agents(a_req[:na], a_t[:na])
         for (nd_, k, at), tt in zip(b_req[:nb].tolist(), b_t[:nb].tolist()):
             self._come_back(tt, nd_, k, at)
 
+    def _to_agents(self, req: np.ndarray, t: np.ndarray) -> None:
+        """Log a batch's agent contacts (``req`` rows: channel, need, attempt,
+        escalated_from, failed channel, bot hand-over) and let each arrive at its time t.
+
+        Handle time, priority and patience come from the channel's own streams
+        (:meth:`sim.queues.ChannelQueue.draw`); contacts passed on by the bot or
+        the portal take ``escalated_handle_factor`` times longer (a cold bot
+        hand-over adds its extra seconds); a phone caller may be guided to
+        self-service; whether the matter comes back if an agent answers it is
+        drawn here too (kept per need, so a redial uses it).
+        """
+        if len(t) <= SMALL:                         # numpy costs more than it saves here
+            for tt, row in sorted(zip(t.tolist(), req.tolist()), key=lambda x: x[0]):
+                if tt < self.horizon:
+                    self._to_agent(*row, tt)
+            return
+        keep = t < self.horizon                     # contacts after the end never arrive
+        order = np.argsort(t[keep], kind="stable")  # ids in order of arrival within a batch
+        req, t = req[keep][order], t[keep][order]
+        n = len(t)
+        k, need, attempt, esc, prev, handed = req.T
+        handed = handed > 0
+        passed_on = handed | (prev == BOT) | (prev == SELFSERVICE)
+        scale = np.where(passed_on, self.esc_factor[k], 1.0)
+        extra = np.where(handed, self._cold_extra, 0.0)
+        guided = np.zeros(n, dtype=bool)
+        cand = np.flatnonzero((k == PHONE) & (t >= self.guide_from))
+        if len(cand):
+            guided[cand] = self.u_more.many(len(cand)) < self.guide_p
+            extra[guided] += self.guide_extra
+        handle, prio, patience = np.empty(n), np.empty(n, np.int64), np.empty(n)
+        for code in np.unique(k).tolist():
+            rows = np.flatnonzero(k == code)
+            handle[rows], prio[rows], patience[rows] = self.queues[code].draw(len(rows))
+        back = self.u_agent.many(n) < self._p_back[k, self.need_i[need]]
+        returns = self._returns
+        for nd in need[~back].tolist():
+            returns.pop(nd, None)
+        returns.update(zip(need[back].tolist(), self.return_delay.many(int(back.sum())).tolist()))
+        log = self.log
+        base = len(log)
+        log.extend(need=need, channel=k, attempt=attempt, t=t, handle=handle * scale + extra,
+                   priority=prio, escalated_from=esc)
+        if guided.any():
+            log.guided.update((base + np.flatnonzero(guided)).tolist())
+        env, enters = self.env, self._enters
+        delays = np.maximum(t - env._now, 0.0).tolist()
+        for cid, kk, dt, pa in zip(range(base, base + n), k.tolist(), delays, patience.tolist()):
+            At(env, dt, enters[kk], (cid, pa))
+
     def _to_agent(self, k, need, attempt, esc, prev, handed, t) -> None:
-        """Send a need to an agent channel at time t (hand-over, escalation, guidance)."""
-        scale, extra, guided = 1.0, 0.0, 0
-        if handed:
-            bot = self.digital[BOT]
-            extra = bot.cold_extra_handle_seconds if bot.handover == "cold" else 0.0
-            scale = self.esc_factor[k]
-        elif prev in (BOT, SELFSERVICE):
-            scale = self.esc_factor[k]
-        if k == PHONE and t >= self.guide_from and self.u_more() < self.guide_p:
-            guided, extra = 1, extra + self.guide_extra
-        At(self.env, max(0.0, t - self.env._now), self.queues[k].arrive_event,
-           (need, attempt, (esc, scale, extra, guided)))
+        """:meth:`_to_agents` for one contact: the same rules and draws, without numpy."""
+        if handed or prev == BOT or prev == SELFSERVICE:
+            scale = self._esc_list[k]
+        else:
+            scale = 1.0
+        extra = self._cold_extra if handed else 0.0
+        guided = k == PHONE and t >= self.guide_from and self.u_more() < self.guide_p
+        if guided:
+            extra += self.guide_extra
+        handle, prio, patience = self.queues[k].draw_one()
+        if self.u_agent() < self._p_back_list[k][self.need_i[need]]:
+            self._returns[need] = self.return_delay()
+        else:
+            self._returns.pop(need, None)
+        log = self.log
+        cid = log.add(need, k, attempt, t, handle * scale + extra, prio, esc)
+        if guided:
+            log.guided.add(cid)
+        At(self.env, max(t - self.env._now, 0.0), self._enters[k], (cid, patience))
+
+    def _learn(self) -> None:
+        """What customers learned from agent contacts answered since the last choice."""
+        buf = self._answered
+        if not buf:
+            return
+        log = self.log
+        cids = np.frombuffer(buf, dtype=np.int64).copy()
+        del buf[:]
+        need = np.frombuffer(log.need, dtype=np.int64)[cids]
+        mine = need < self.n_needs
+        cids, cust = cids[mine], self.need_c[need[mine]]
+        self.c_ok[cust] = np.frombuffer(log.channel, dtype=np.int8)[cids]   # in answer order
+        if log.guided:
+            g = np.array([c in log.guided for c in cids.tolist()], dtype=bool)
+            self.c_guided[cust[g]] = 1
+            self.c_reg[cust[g]] = 1
 
     def _comes_back(self, ev) -> None:
         need, k, attempt = ev._value
@@ -328,18 +420,14 @@ class Journeys:
 
     # ----------------------------------------------- hooks of the agent engine
     def _after_answer(self, cid: int) -> None:
-        """An agent took the contact: the customer learns; guidance; maybe it comes back."""
+        """An agent took the contact: the customer learns (before their next choice); the
+        matter comes back if so drawn for it (:meth:`_to_agents`)."""
+        self._answered.append(cid)
         log = self.log
         need = log.need[cid]
-        if need >= self.n_needs:
-            return
-        c, k = self._need_c_list[need], log.channel[cid]
-        self.c_ok[c] = k
-        if cid in log.guided:
-            self.c_guided[c] = 1
-            self.c_reg[c] = 1
-        if self.u_agent() < self._fcr_list[k][self._need_i_list[need]]:
-            self._come_back(log.end[cid] + self.return_delay(), need, k, log.attempt[cid] + 1)
+        delay = self._returns.pop(need, None)
+        if delay is not None:
+            self._come_back(log.end[cid] + delay, need, log.channel[cid], log.attempt[cid] + 1)
 
     def _after_abandon(self, cid: int) -> None:
         """An agent contact abandoned (no redial) or found the channel closed: move on."""
@@ -349,4 +437,9 @@ class Journeys:
             return
         k = log.channel[cid]
         self.c_bad[self.need_c[need]] = k
-        self._go_on(need, self.env._now + self.switch_delay(), k, log.attempt[cid] + 1)
+        t = self.env._now + self.switch_delay()
+        if t < self._next_tick:
+            self._go_on(need, t, k, log.attempt[cid] + 1)
+        else:                                       # the batch of its hour starts it
+            self._seq += 1
+            heapq.heappush(self._due, (t, self._seq, need, k, log.attempt[cid] + 1))

@@ -22,6 +22,7 @@ OUTCOMES = ("resolved", "abandoned", "failed", "open", "escalated")
 #: Why a portal action failed (seed 000 feedback categories); -1 = no reason recorded.
 REASONS = ("not_working", "hard_to_use", "could_not_find")
 NONE = -1
+SHORT = 64      # ContactLog.extend: fewer rows than this are appended as lists
 
 _COLUMNS = (  # log attribute, array typecode, numpy dtype, name in the records
     ("need", "q", np.int64, "need_id"), ("channel", "b", np.int8, "channel_code"),
@@ -83,8 +84,12 @@ class ContactLog:
         defaults = {"priority": 0, "escalated_from": NONE, "handle": math.nan,
                     "answer": math.nan, "end": math.nan, "outcome": OPEN, "pool": NONE}
         for name, _, dtype, _ in _COLUMNS:
+            col = getattr(self, name)
+            if n < SHORT:                           # lists are cheaper for a few rows
+                col.extend(columns[name].tolist() if name in columns else [defaults[name]] * n)
+                continue
             value = columns[name] if name in columns else np.full(n, defaults[name])
-            getattr(self, name).frombytes(np.asarray(value, dtype=dtype).tobytes())
+            col.frombytes(np.asarray(value, dtype=dtype).tobytes())
 
     def __len__(self) -> int:
         return len(self.arrival)

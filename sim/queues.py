@@ -31,6 +31,8 @@ import math
 from collections import deque
 from itertools import accumulate
 
+import numpy as np
+
 from .calendar import OpenCheck
 from .events import At
 from .log import ABANDONED, FAILED, OPEN, ContactLog
@@ -62,25 +64,38 @@ class ChannelQueue:
         self._priority_u = draws["priority"]
         self._redial_p = spec.redial_probability
 
-    def arrive(self, need: int, attempt: int, who: tuple | None = None) -> None:
-        """A contact arrives now; see the module docstring for its life.
-
-        ``who`` (journeys): (escalated_from, handle_scale, handle_extra_s, guided).
-        """
+    def arrive(self, need: int, attempt: int) -> None:
+        """A new contact of ``need`` arrives now: log it, then :meth:`_enter`."""
         now = self.env._now
+        handle, prio, patience = self.draw_one()
+        cid = self.log.add(need, self.code, attempt, now, handle, prio)
+        self._enter(cid, prio, now, patience)
+
+    def draw_one(self) -> tuple:
+        """(handle s, priority class, patience s) of the next contact."""
         prio = bisect.bisect_right(self._cum_shares, self._priority_u()) if self._cum_shares else 0
-        log = self.log
-        if who is None:
-            cid = log.add(need, self.code, attempt, now, self._handle(), prio)
-        else:
-            esc, scale, extra, guided = who
-            cid = log.add(need, self.code, attempt, now, self._handle() * scale + extra, prio, esc)
-            if guided:
-                log.guided.add(cid)
-        patience = self._patience()
+        return self._handle(), prio, self._patience()
+
+    def draw(self, n: int) -> tuple:
+        """(handle s, priority class, patience s) of the next ``n`` contacts, as arrays.
+
+        The same numbers as ``n`` calls of :meth:`draw_one`; customer journeys
+        log their agent contacts in batches and let each :meth:`enter` later.
+        """
+        u = self._priority_u.many(n) if self._cum_shares else np.zeros(n)
+        prio = np.searchsorted(self._cum_shares, u, side="right") if self._cum_shares else u
+        return self._handle.many(n), prio.astype(np.int64), self._patience.many(n)
+
+    def enter(self, ev) -> None:
+        """SimPy callback: the logged contact ``ev.value = (cid, patience)`` arrives now."""
+        cid, patience = ev._value
+        self._enter(cid, self.log.priority[cid], self.env._now, patience)
+
+    def _enter(self, cid: int, prio: int, now: float, patience: float) -> None:
+        """Steps 2–4 and 6 of the life of a contact (module docstring)."""
         if self.is_open is not None and not self.is_open(now):
-            log.outcome[cid] = FAILED
-            log.end[cid] = now
+            self.log.outcome[cid] = FAILED
+            self.log.end[cid] = now
             if self.on_abandon is not None:
                 self.on_abandon(cid)
             return
@@ -129,10 +144,6 @@ class ChannelQueue:
         """The same need calls again: a new contact, one attempt later."""
         cid = ev._value
         self.arrive(self.log.need[cid], self.log.attempt[cid] + 1)
-
-    def arrive_event(self, ev) -> None:
-        """SimPy callback: ``arrive(*ev.value)``."""
-        self.arrive(*ev._value)
 
     def finish(self, horizon: float) -> None:
         """At the end of the run: contacts past their deadline abandoned; the rest stay OPEN."""

@@ -81,6 +81,17 @@ def test_reproducible():
     pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.parametrize("small", [0, 10**9])
+def test_agent_contacts_logged_alike_one_by_one_or_in_batches(monkeypatch, small):
+    """Journeys log agent contacts with numpy in batches and one by one when few: the
+    two paths must draw the same numbers and write the same rows."""
+    import sim.journey
+
+    reference = run_baseline.__wrapped__(seed=4)[2]
+    monkeypatch.setattr(sim.journey, "SMALL", small)
+    pd.testing.assert_frame_equal(run_baseline.__wrapped__(seed=4)[2], reference)
+
+
 def _count(c, channel):
     return int((c.channel == channel).sum())
 
