@@ -183,27 +183,43 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else math.nan
 
 
+def _order_codes(col: pd.Series) -> np.ndarray:
+    """Integers that sort like the column's values (the values themselves if integers)."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return col.to_numpy("datetime64[ns]").view(np.int64)
+    if pd.api.types.is_integer_dtype(col) and not col.hasnans:
+        return col.to_numpy(np.int64)
+    return pd.factorize(col, sort=True)[0]
+
+
+def _last_rows(df: pd.DataFrame) -> np.ndarray:
+    """Row positions of each need's last contact (latest start, then highest contact id)."""
+    need = _order_codes(df["need_id"])
+    order = np.lexsort((_order_codes(df["contact_id"]), _order_codes(df["start"]), need))
+    need = need[order]
+    return order[np.r_[need[1:] != need[:-1], True]] if len(order) else order
+
+
 def log_metrics(df: pd.DataFrame, d: MetricDefinitions | None = None) -> dict:
     """The metrics of one validated log (one replication); see the module docstring."""
     d = d or MetricDefinitions()
     p = _parts(df, d)
-    cols = df[["need_id", "start", "contact_id", "channel", "outcome"]]
-    last = cols.sort_values(["need_id", "start", "contact_id"]).drop_duplicates("need_id",
-                                                                              keep="last")
-    resolved_needs = last[last["outcome"] == "resolved"]
+    last = _last_rows(df)
     needs = len(last)
+    resolved = (df["outcome"].take(last) == "resolved").to_numpy()
+    resolving_channel = df["channel"].take(last)[resolved]
     to_chat = df.loc[df["channel"] == "chat", "escalated_from"].dropna()
     bot_to_chat = df["contact_id"].isin(to_chat) & (df["channel"] == "bot")
     return {
         "needs": needs,
-        "unresolved_needs": needs - len(resolved_needs),
+        "unresolved_needs": needs - int(resolved.sum()),
         "manual_contacts": p["manual"],
         "double_counted_contacts": int(df["channel"].isin(d.double_count_channels).sum()
                                        + bot_to_chat.sum()),
         "online_share_of_contacts": _ratio(p["D"], p["D"] + p["manual"]),
         "online_self_service_share": _ratio(p["S"], p["S"] + p["manual"]),
         "digital_resolution_share": _ratio(
-            resolved_needs["channel"].isin(d.digital_resolution_channels).sum(), len(resolved_needs)),
+            int(resolving_channel.isin(d.digital_resolution_channels).sum()), int(resolved.sum())),
         "contacts_per_need": _ratio(len(df), needs),
     }
 

@@ -23,6 +23,8 @@ OUTCOMES = ("resolved", "abandoned", "failed", "open", "escalated")
 REASONS = ("not_working", "hard_to_use", "could_not_find")
 NONE = -1
 SHORT = 64      # ContactLog.extend: fewer rows than this are appended as lists
+_DEFAULTS = {"priority": 0, "escalated_from": NONE, "handle": math.nan, "answer": math.nan,
+             "end": math.nan, "outcome": OPEN, "pool": NONE}   # of columns extend is not given
 
 _COLUMNS = (  # log attribute, array typecode, numpy dtype, name in the records
     ("need", "q", np.int64, "need_id"), ("channel", "b", np.int8, "channel_code"),
@@ -53,6 +55,7 @@ class ContactLog:
         self.target_product: dict[int, int] = {}
         self.reason: dict[int, int] = {}
         self.guided: set[int] = set()
+        self._defaults: dict[str, np.ndarray] = {}
 
     def add(self, need: int, channel: int, attempt: int, t: float, handle: float,
             priority: int = 0, escalated_from: int = NONE, outcome: int = OPEN,
@@ -81,15 +84,23 @@ class ContactLog:
         """
         columns["arrival"] = columns.pop("t")
         n = len(columns["arrival"])
-        defaults = {"priority": 0, "escalated_from": NONE, "handle": math.nan,
-                    "answer": math.nan, "end": math.nan, "outcome": OPEN, "pool": NONE}
         for name, _, dtype, _ in _COLUMNS:
             col = getattr(self, name)
-            if n < SHORT:                           # lists are cheaper for a few rows
-                col.extend(columns[name].tolist() if name in columns else [defaults[name]] * n)
-                continue
-            value = columns[name] if name in columns else np.full(n, defaults[name])
-            col.frombytes(np.asarray(value, dtype=dtype).tobytes())
+            if name in columns:
+                value = columns[name]
+                if n < SHORT:                       # lists are cheaper for a few rows
+                    col.extend(value.tolist())
+                else:
+                    col.frombytes(np.ascontiguousarray(value, dtype=dtype).view(np.uint8))
+            else:
+                col.frombytes(self._default_rows(name, dtype, n))
+
+    def _default_rows(self, name: str, dtype, n: int) -> np.ndarray:
+        """``n`` copies of the column's default value (from a cached block)."""
+        block = self._defaults.get(name)
+        if block is None or len(block) < n:
+            block = self._defaults[name] = np.full(max(n, 4096), _DEFAULTS[name], dtype=dtype)
+        return block[:n].view(np.uint8)
 
     def __len__(self) -> int:
         return len(self.arrival)
