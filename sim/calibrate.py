@@ -1,0 +1,407 @@
+"""``ccsim-calibrate TARGETS.yaml``: fit named mechanism parameters to target figures.
+
+A targets file names a scenario, the parameters to fit (dotted paths inside
+the scenario, each with a start value, bounds and a tolerance) and the
+figures to match::
+
+    name: company_x
+    scenario: company_x_2021          # the scenario whose parameters are fitted
+    reference: company_x_2020         # needed by `change` targets
+    seed: 20231
+    replications: 1                   # per evaluation of the search
+    check_replications: 3             # for the printed fit and its CIs
+    parameters:
+      choice.channel_constant.bot: {start: 0.0, lower: -2.0, upper: 2.0, tolerance: 0.1}
+    targets:
+      volumes.bot: {change: 0.21}     # +21 % over the reference scenario
+      volumes.phone: {value: 310000}  # a yearly count
+      volumes.chat.2021-10: {value: 5200}   # a monthly count
+
+Figures: ``volumes.<channel>`` (as in ``kpis.json``), ``volumes.<channel>.<YYYY-MM>``
+(the same rules, one calendar month) and ``metrics.<key>``. A ``change`` target
+is a relative change against the reference scenario; a ``value`` target is
+matched in relative terms. ``tolerance`` of a target: percentage points of
+change (``change``) or relative error (``value``); default 0.01.
+
+The search is ``scipy.optimize.least_squares`` over the bounded parameters,
+each evaluation a simulation with the same seed (common random numbers: the
+same customers and needs for every trial, so differences come from the
+parameters). Residuals are in units of each target's tolerance. The fit is
+printed (target, simulated, CI, residual per figure) and written to
+``results/calibration/<name>/`` as ``fit.csv`` and ``fitted.yaml``, a scenario
+diff; ``--apply`` also writes the diff to the targets file's ``fit_file``.
+Exit status: 0 when every figure is within its tolerance, 1 when not, 2 for
+bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from .validate import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+TOP_KEYS = ("name", "scenario", "reference", "seed", "replications", "check_replications",
+            "overrides", "max_evaluations", "fit_file", "parameters", "targets")
+PARAM_KEYS = ("start", "lower", "upper", "tolerance")
+TARGET_KEYS = ("change", "value", "tolerance")
+
+
+@dataclass
+class Parameter:
+    path: str
+    start: float
+    lower: float
+    upper: float
+    tolerance: float
+
+
+@dataclass
+class Target:
+    figure: str
+    kind: str           # "change" or "value"
+    target: float
+    tolerance: float = 0.01
+
+
+@dataclass
+class Spec:
+    name: str
+    scenario: str
+    parameters: list[Parameter]
+    targets: list[Target]
+    reference: str | None = None
+    seed: int = 20231
+    replications: int = 1
+    check_replications: int = 3
+    overrides: list[str] = field(default_factory=list)
+    max_evaluations: int = 60
+    fit_file: str | None = None
+
+
+def _number(value, key: str, problems: list[str]) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        problems.append(f"{key} must be a finite number, got {value!r}")
+        return math.nan
+    return float(value)
+
+
+def parse_spec(data) -> Spec:
+    """A validated targets file; raises ConfigError naming every bad key."""
+    if not isinstance(data, dict):
+        raise ConfigError([f"the targets file must be a mapping with keys {', '.join(TOP_KEYS)}"])
+    problems = [f"{k} is not a known key; allowed: {', '.join(TOP_KEYS)}"
+                for k in data if k not in TOP_KEYS]
+    for key in ("name", "scenario", "parameters", "targets"):
+        if key not in data:
+            problems.append(f"{key} is missing")
+    params, targets = [], []
+    for path, p in (data.get("parameters") or {}).items():
+        key = f"parameters.{path}"
+        if not isinstance(p, dict):
+            problems.append(f"{key} must be a mapping with keys {', '.join(PARAM_KEYS)}")
+            continue
+        problems += [f"{key}.{k} is not a known key; allowed: {', '.join(PARAM_KEYS)}"
+                     for k in p if k not in PARAM_KEYS]
+        missing = [k for k in PARAM_KEYS if k not in p]
+        if missing:
+            problems.append(f"{key} needs {', '.join(missing)}")
+            continue
+        v = {k: _number(p[k], f"{key}.{k}", problems) for k in PARAM_KEYS}
+        if not v["lower"] <= v["start"] <= v["upper"]:
+            problems.append(f"{key}: start {v['start']} must lie within [lower, upper] = "
+                            f"[{v['lower']}, {v['upper']}]")
+        if not v["tolerance"] > 0:
+            problems.append(f"{key}.tolerance must be > 0, got {v['tolerance']}")
+        params.append(Parameter(str(path), **v))
+    for figure, t in (data.get("targets") or {}).items():
+        key = f"targets.{figure}"
+        if not isinstance(t, dict):
+            problems.append(f"{key} must be a mapping with `change` or `value`")
+            continue
+        problems += [f"{key}.{k} is not a known key; allowed: {', '.join(TARGET_KEYS)}"
+                     for k in t if k not in TARGET_KEYS]
+        kinds = [k for k in ("change", "value") if k in t]
+        if len(kinds) != 1:
+            problems.append(f"{key} needs exactly one of `change` (relative change against "
+                            f"the reference) or `value`")
+            continue
+        parts = str(figure).split(".")
+        if parts[0] not in ("volumes", "metrics") or len(parts) not in (2, 3):
+            problems.append(f"{key}: unknown figure; allowed: volumes.<channel>, "
+                            f"volumes.<channel>.<YYYY-MM>, metrics.<key>")
+        tol = _number(t.get("tolerance", 0.01), f"{key}.tolerance", problems)
+        if not tol > 0:
+            problems.append(f"{key}.tolerance must be > 0, got {tol}")
+        targets.append(Target(str(figure), kinds[0], _number(t[kinds[0]], f"{key}.{kinds[0]}",
+                                                            problems), tol))
+    if any(t.kind == "change" for t in targets) and not data.get("reference"):
+        problems.append("reference is missing: `change` targets compare with a reference scenario")
+    for key, low in (("replications", 1), ("check_replications", 1), ("max_evaluations", 1)):
+        v = data.get(key, 1)
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            problems.append(f"{key} must be an integer >= {low}, got {v!r}")
+    if not isinstance(data.get("overrides", []), list):
+        problems.append("overrides must be a list of Hydra overrides like run.hours=336")
+    if not params:
+        problems.append("parameters: name at least one parameter to fit")
+    if not targets:
+        problems.append("targets: name at least one figure to match")
+    if problems:
+        raise ConfigError(problems)
+    return Spec(name=str(data["name"]), scenario=str(data["scenario"]), parameters=params,
+                targets=targets, reference=data.get("reference"),
+                seed=int(data.get("seed", 20231)), replications=data.get("replications", 1),
+                check_replications=data.get("check_replications", 3),
+                overrides=[str(o) for o in data.get("overrides", [])],
+                max_evaluations=data.get("max_evaluations", 60), fit_file=data.get("fit_file"))
+
+
+# ------------------------------------------------------------ running the model
+def compose(scenario: str, overrides: list[str]) -> dict:
+    """The composed config (plain dict) of ``ccsim scenario=NAME overrides…``."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+
+    from .cli import CONF_DIR
+
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+            cfg = hydra_compose("config", overrides=[f"scenario={scenario}", *overrides])
+    except HydraException as exc:
+        raise ConfigError([f"scenario {scenario!r} with overrides {overrides}: {exc}"]) from None
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def set_path(cfg: dict, path: str, value: float) -> None:
+    """cfg["scenario"][a][b]… = value for path "a.b…"; the parent keys must exist."""
+    node = cfg["scenario"]
+    keys = path.split(".")
+    for i, k in enumerate(keys[:-1]):
+        if not isinstance(node, dict) or k not in node:
+            raise ConfigError([f"parameters.{path}: scenario has no "
+                               f"{'.'.join(keys[:i + 1])}"])
+        node = node[k]
+    if not isinstance(node, dict):
+        raise ConfigError([f"parameters.{path}: {'.'.join(keys[:-1])} is not a mapping"])
+    node[keys[-1]] = value
+
+
+def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.ndarray]:
+    """Simulate ``replications`` of the config; each wanted figure per replication."""
+    from analysis.metrics import log_metrics, volumes
+    from analysis.tables import contacts_frame
+
+    from .cli import validate_config
+    from .model import simulate
+
+    scenario, run, seed, defs = validate_config(cfg)
+    monthly = any(len(f.split(".")) == 3 for f in wanted)
+    out = {f: np.full(replications, math.nan) for f in wanted}
+    for rep in range(replications):
+        frame = contacts_frame(simulate(scenario, run, seed, rep), scenario.start_date)
+        values = {f"volumes.{k}": v for k, v in volumes(frame).items()}
+        values.update({f"metrics.{k}": v for k, v in log_metrics(frame, defs).items()})
+        if monthly:
+            for month, g in frame.groupby(frame["start"].dt.strftime("%Y-%m"), observed=True):
+                values.update({f"volumes.{k}.{month}": v for k, v in volumes(g).items()})
+        for f in wanted:
+            if f not in values and len(f.split(".")) == 2:
+                raise ConfigError([f"targets.{f}: unknown figure; known: "
+                                   f"{', '.join(sorted(k for k in values if k.count('.') == 1))}"])
+            out[f][rep] = values.get(f, 0.0)    # a month without such contacts counts 0
+    return out
+
+
+class Fit:
+    """The objective of the search: residuals of the targets, in tolerance units."""
+
+    def __init__(self, spec: Spec, progress: bool = True):
+        self.spec = spec
+        self.progress = progress
+        self.base = compose(spec.scenario, spec.overrides)
+        self.wanted = [t.figure for t in spec.targets]
+        self.reference = None
+        if spec.reference:
+            self.reference = figures(compose(spec.reference, spec.overrides),
+                                     max(spec.replications, spec.check_replications), self.wanted)
+        self._cache: dict[tuple, dict] = {}
+        self.evaluations = 0
+        self.started = time.perf_counter()
+
+    def config(self, x) -> dict:
+        import copy
+
+        cfg = copy.deepcopy(self.base)
+        for p, v in zip(self.spec.parameters, x):
+            set_path(cfg, p.path, float(v))
+        return cfg
+
+    def simulated(self, x, replications: int) -> dict[str, np.ndarray]:
+        """Per-replication simulated figures at x (changes as fractions for `change`)."""
+        key = (tuple(np.round(np.asarray(x, float), 12)), replications)
+        if key not in self._cache:
+            raw = figures(self.config(x), replications, self.wanted)
+            sim = {}
+            for t in self.spec.targets:
+                v = raw[t.figure]
+                if t.kind == "change":
+                    ref = self.reference[t.figure][:replications]
+                    v = np.where(ref > 0, v / np.where(ref > 0, ref, 1.0) - 1.0, math.nan)
+                sim[t.figure] = v
+            self._cache[key] = sim
+            self.evaluations += 1
+        return self._cache[key]
+
+    def residuals(self, x, replications: int | None = None) -> np.ndarray:
+        sim = self.simulated(x, replications or self.spec.replications)
+        res = np.array([_residual(t, float(np.mean(sim[t.figure]))) for t in self.spec.targets])
+        if self.progress:
+            values = ", ".join(f"{p.path.split('.')[-1]}={v:.4g}"
+                               for p, v in zip(self.spec.parameters, x))
+            print(f"[ccsim-calibrate] evaluation {self.evaluations}: {values}; worst residual "
+                  f"{np.nanmax(np.abs(res)):.2f} tolerances ({time.perf_counter() - self.started:.0f} s)",
+                  file=sys.stderr, flush=True)
+        return np.nan_to_num(res, nan=1e3)
+
+
+    def jacobian(self, x) -> np.ndarray:
+        """Forward differences with a step of each parameter's tolerance: the simulated
+        figures are smooth at that scale (many customers), not below it (each draw is
+        a threshold), so scipy's default relative steps would see a flat function."""
+        f0 = self.residuals(x)
+        jac = np.empty((len(f0), len(x)))
+        for i, p in enumerate(self.spec.parameters):
+            h = p.tolerance if x[i] + p.tolerance <= p.upper else -p.tolerance
+            xi = np.array(x, dtype=float)
+            xi[i] += h
+            jac[:, i] = (self.residuals(xi) - f0) / h
+        return jac
+
+
+def _residual(t: Target, sim: float) -> float:
+    if t.kind == "change":
+        return (sim - t.target) / t.tolerance
+    return (sim / t.target - 1.0) / t.tolerance if t.target else sim / t.tolerance
+
+
+def fit(spec: Spec, progress: bool = True):
+    """Run the search; returns (fitted values, fit table rows, the Fit)."""
+    from scipy.optimize import least_squares
+
+    f = Fit(spec, progress)
+    x0 = np.array([p.start for p in spec.parameters])
+    lo = np.array([p.lower for p in spec.parameters])
+    hi = np.array([p.upper for p in spec.parameters])
+    if np.all(np.abs(f.residuals(x0)) <= 1.0):
+        x = x0
+    else:
+        result = least_squares(f.residuals, x0, jac=f.jacobian, bounds=(lo, hi),
+                               max_nfev=spec.max_evaluations, xtol=1e-3, ftol=1e-4)
+        x = result.x
+    rows = table(f, x)
+    return x, rows, f
+
+
+def table(f: Fit, x) -> list[dict]:
+    """Target, simulated mean, CI half-width and residual per figure (check replications)."""
+    from analysis.kpis import mean_ci
+
+    sim = f.simulated(x, f.spec.check_replications)
+    rows = []
+    for t in f.spec.targets:
+        mean, half = mean_ci(list(sim[t.figure]))
+        rows.append({"figure": t.figure, "kind": t.kind, "target": t.target,
+                     "simulated": mean, "ci95": half, "tolerance": t.tolerance,
+                     "residual_tolerances": _residual(t, mean)})
+    return rows
+
+
+def diff_yaml(spec: Spec, x) -> str:
+    """The fitted parameters as a scenario diff (Hydra package ``scenario``)."""
+    tree: dict = {}
+    for p, v in zip(spec.parameters, x):
+        node = tree
+        keys = p.path.split(".")
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = round(float(v), 6)
+    head = (f"# @package scenario\n# Fitted by `ccsim-calibrate` ({spec.name}): parameters of "
+            f"scenario {spec.scenario}, seed {spec.seed}.\n")
+    return head + yaml.safe_dump(tree, sort_keys=False)
+
+
+def _print(rows: list[dict], spec: Spec, x) -> None:
+    print(f"[ccsim-calibrate] {spec.name}: {spec.scenario}"
+          + (f" against {spec.reference}" if spec.reference else "")
+          + f", seed {spec.seed}, {spec.check_replications} replication(s)")
+    for p, v in zip(spec.parameters, x):
+        print(f"  {p.path} = {v:.4f}  (start {p.start}, bounds [{p.lower}, {p.upper}])")
+    print(f"  {'figure':<34} {'target':>12} {'simulated':>12} {'± CI95':>10} {'residual':>9}")
+    for r in rows:
+        fmt = (lambda v: f"{v:+.1%}") if r["kind"] == "change" else (lambda v: f"{v:,.4g}")
+        ci = "–" if r["ci95"] != r["ci95"] else (f"{r['ci95']:.1%}" if r["kind"] == "change"
+                                                 else f"{r['ci95']:,.3g}")
+        print(f"  {r['figure']:<34} {fmt(r['target']):>12} {fmt(r['simulated']):>12} {ci:>10} "
+              f"{r['residual_tolerances']:>+9.2f}")
+    print("  (residual in units of each figure's tolerance: |residual| <= 1 is a match)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ccsim-calibrate",
+        description="Fit named mechanism parameters of a scenario so that simulated figures "
+        "(yearly or monthly volumes per channel, metrics, or their change against a reference "
+        "scenario) match targets; prints the fit and writes the fitted parameters as a "
+        "scenario diff. See the module docstring of sim/calibrate.py for the file format.")
+    parser.add_argument("targets", type=Path, help="targets file (YAML)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default results/calibration/<name>)")
+    parser.add_argument("--apply", action="store_true",
+                        help="also write the fitted diff to the targets file's fit_file")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = parser.parse_args(argv)
+    try:
+        try:
+            data = yaml.safe_load(args.targets.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError([f"cannot read targets file {args.targets}: {exc}"]) from None
+        spec = parse_spec(data)
+        if args.apply and not spec.fit_file:
+            raise ConfigError(["--apply needs fit_file in the targets file"])
+        x, rows, _ = fit(spec, progress=not args.quiet)
+    except ConfigError as exc:
+        print(f"ccsim-calibrate: {exc}", file=sys.stderr)
+        return 2
+    import pandas as pd
+
+    from analysis import runio
+
+    out = args.out or ROOT / "results" / "calibration" / spec.name
+    _print(rows, spec, x)
+    runio._atomic(out / "fit.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
+    text = diff_yaml(spec, x)
+    runio._atomic(out / "fitted.yaml", lambda p: p.write_text(text))
+    print(f"[ccsim-calibrate] fit: {out / 'fit.csv'}; fitted parameters: {out / 'fitted.yaml'}")
+    if args.apply:
+        target = (ROOT / spec.fit_file) if not Path(spec.fit_file).is_absolute() else Path(spec.fit_file)
+        runio._atomic(target, lambda p: p.write_text(text))
+        print(f"[ccsim-calibrate] applied: {target}")
+    ok = all(abs(r["residual_tolerances"]) <= 1.0 for r in rows)
+    if not ok:
+        print("[ccsim-calibrate] not every figure is within its tolerance", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

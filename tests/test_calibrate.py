@@ -1,0 +1,77 @@
+"""ccsim-calibrate: recovers known parameters; rejects bad targets files."""
+
+from __future__ import annotations
+
+import yaml
+
+from sim.calibrate import compose, figures, main, parse_spec, set_path
+
+SMALL = ["scenario.customers.accounts=20000", "scenario.customers.new_accounts_per_year=2000",
+         "run.hours=672", "run.warmup_hours=0"]
+TRUE = {"choice.channel_constant.bot": 0.6, "digital.webshop.target_product_share": 0.8}
+START = {"choice.channel_constant.bot": -0.2, "digital.webshop.target_product_share": 0.4}
+BOUNDS = {"choice.channel_constant.bot": (-1.5, 1.5),
+          "digital.webshop.target_product_share": (0.0, 1.0)}
+TOL = 0.1
+
+
+def _targets(tmp_path, wanted=("volumes.bot", "volumes.webshop")) -> dict:
+    cfg = compose("baseline", SMALL)
+    for path, v in TRUE.items():
+        set_path(cfg, path, v)
+    sim = figures(cfg, 1, list(wanted))
+    return {
+        "name": "recover", "scenario": "baseline", "seed": int(cfg["seed"]), "overrides": SMALL,
+        "replications": 1, "check_replications": 1, "max_evaluations": 30,
+        "fit_file": str(tmp_path / "fit.yaml"),
+        "parameters": {p: {"start": START[p], "lower": BOUNDS[p][0], "upper": BOUNDS[p][1],
+                           "tolerance": TOL}
+                       for p in TRUE},
+        "targets": {f: {"value": float(sim[f][0]), "tolerance": 0.02} for f in wanted},
+    }
+
+
+def test_recovers_known_parameters(tmp_path, capsys):
+    spec_file = tmp_path / "targets.yaml"
+    spec_file.write_text(yaml.safe_dump(_targets(tmp_path)))
+    rc = main([str(spec_file), "--out", str(tmp_path / "out"), "--apply", "--quiet"])
+    assert rc == 0, capsys.readouterr()
+    fitted = yaml.safe_load((tmp_path / "out" / "fitted.yaml").read_text())
+    assert (tmp_path / "fit.yaml").read_text() == (tmp_path / "out" / "fitted.yaml").read_text()
+    for path, true in TRUE.items():
+        node = fitted
+        for k in path.split("."):
+            node = node[k]
+        assert abs(node - true) <= TOL, (path, node, true)
+        assert abs(START[path] - true) > TOL        # the fit started elsewhere
+    table = (tmp_path / "out" / "fit.csv").read_text()
+    assert "volumes.bot" in table and "residual_tolerances" in table
+
+
+def test_bad_targets_files_fail_with_the_key(tmp_path, capsys):
+    good = {"name": "x", "scenario": "baseline",
+            "parameters": {"choice.channel_constant.bot": {"start": 0.0, "lower": -1.0,
+                                                           "upper": 1.0, "tolerance": 0.1}},
+            "targets": {"volumes.bot": {"change": 0.2}}, "reference": "baseline"}
+    parse_spec(good)
+    cases = [
+        ({**good, "colour": 1}, "colour is not a known key"),
+        ({**good, "reference": None}, "reference is missing"),
+        ({**good, "targets": {"volumes.bot": {"change": 0.2, "value": 3}}}, "exactly one of"),
+        ({**good, "targets": {"speed.bot": {"value": 3}}}, "targets.speed.bot: unknown figure"),
+        ({**good, "parameters": {"a.b": {"start": 5, "lower": 0, "upper": 1, "tolerance": 0.1}}},
+         "parameters.a.b: start 5.0 must lie within"),
+        ({**good, "parameters": {"a.b": {"start": "x", "lower": 0, "upper": 1, "tolerance": 1}}},
+         "parameters.a.b.start must be a finite number"),
+    ]
+    for data, message in cases:
+        path = tmp_path / "t.yaml"
+        path.write_text(yaml.safe_dump(data))
+        assert main([str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "o").exists(), "a bad targets file writes nothing"
+    path.write_text(yaml.safe_dump({**good, "parameters": {"choice.nothing.bot": {
+        "start": 0.0, "lower": -1.0, "upper": 1.0, "tolerance": 0.1}}}))
+    assert main([str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "parameters.choice.nothing.bot: scenario has no choice.nothing" in capsys.readouterr().err
+    assert main([str(tmp_path / "missing.yaml"), "--quiet"]) == 2
