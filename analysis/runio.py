@@ -41,6 +41,16 @@ def write_yaml(path, data) -> Path:
     return _atomic(path, lambda p: p.write_text(yaml.safe_dump(data, sort_keys=False)))
 
 
+def write_text(path, text: str) -> Path:
+    """Write a text file atomically."""
+    return _atomic(path, lambda p: p.write_text(text))
+
+
+def write_csv(path, frame: pd.DataFrame) -> Path:
+    """Write a table as CSV atomically."""
+    return _atomic(path, lambda p: frame.to_csv(p, index=False))
+
+
 def write_table(path, frame: pd.DataFrame) -> Path:
     """Write a table as parquet."""
     return _atomic(path, lambda p: frame.to_parquet(p, index=False))

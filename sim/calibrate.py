@@ -94,6 +94,16 @@ def _number(value, key: str, problems: list[str]) -> float:
     return float(value)
 
 
+def _mapping(value, key: str, allowed: tuple, problems: list[str]) -> bool:
+    """Is value a mapping? Records a problem if not, and one per unknown key."""
+    if not isinstance(value, dict):
+        problems.append(f"{key} must be a mapping with keys {', '.join(allowed)}")
+        return False
+    problems += [f"{key}.{k} is not a known key; allowed: {', '.join(allowed)}"
+                 for k in value if k not in allowed]
+    return True
+
+
 def parse_spec(data) -> Spec:
     """A validated targets file; raises ConfigError naming every bad key."""
     if not isinstance(data, dict):
@@ -106,11 +116,8 @@ def parse_spec(data) -> Spec:
     params, targets = [], []
     for path, p in (data.get("parameters") or {}).items():
         key = f"parameters.{path}"
-        if not isinstance(p, dict):
-            problems.append(f"{key} must be a mapping with keys {', '.join(PARAM_KEYS)}")
+        if not _mapping(p, key, PARAM_KEYS, problems):
             continue
-        problems += [f"{key}.{k} is not a known key; allowed: {', '.join(PARAM_KEYS)}"
-                     for k in p if k not in PARAM_KEYS]
         missing = [k for k in PARAM_KEYS if k not in p]
         if missing:
             problems.append(f"{key} needs {', '.join(missing)}")
@@ -124,11 +131,8 @@ def parse_spec(data) -> Spec:
         params.append(Parameter(str(path), **v))
     for figure, t in (data.get("targets") or {}).items():
         key = f"targets.{figure}"
-        if not isinstance(t, dict):
-            problems.append(f"{key} must be a mapping with `change` or `value`")
+        if not _mapping(t, key, TARGET_KEYS, problems):
             continue
-        problems += [f"{key}.{k} is not a known key; allowed: {', '.join(TARGET_KEYS)}"
-                     for k in t if k not in TARGET_KEYS]
         kinds = [k for k in ("change", "value") if k in t]
         if len(kinds) != 1:
             problems.append(f"{key} needs exactly one of `change` (relative change against "
@@ -389,13 +393,13 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out or ROOT / "results" / "calibration" / spec.name
     _print(rows, spec, x)
-    runio._atomic(out / "fit.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
+    runio.write_csv(out / "fit.csv", pd.DataFrame(rows))
     text = diff_yaml(spec, x)
-    runio._atomic(out / "fitted.yaml", lambda p: p.write_text(text))
+    runio.write_text(out / "fitted.yaml", text)
     print(f"[ccsim-calibrate] fit: {out / 'fit.csv'}; fitted parameters: {out / 'fitted.yaml'}")
     if args.apply:
         target = (ROOT / spec.fit_file) if not Path(spec.fit_file).is_absolute() else Path(spec.fit_file)
-        runio._atomic(target, lambda p: p.write_text(text))
+        runio.write_text(target, text)
         print(f"[ccsim-calibrate] applied: {target}")
     ok = all(abs(r["residual_tolerances"]) <= 1.0 for r in rows)
     if not ok:
