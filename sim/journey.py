@@ -23,6 +23,9 @@ top to bottom:
    later). An answered contact resolves the need unless it comes back
    (first-contact resolution); an abandoned one redials or returns here
    (another channel, or give up).
+5. At the end of the run a need may still be open: waiting in a queue, or
+   its next step would fall after the end. Its last contact is then
+   ``open``; no contact is logged after the end of the run.
 
 Customers learn: the channel where they last succeeded becomes likelier, the
 one where they last failed less likely. Needs of one hour (new ones, and
@@ -234,7 +237,7 @@ class Journeys:
                          ch.give_up_per_attempt, ch.max_attempts, self.chat_login_from,
                          webshop.target_product_share if webshop else 1.0, hard,
                          1.0 if handover else 0.0,
-                         self.s.needs.return_delay_hours * HOUR])
+                         self.s.needs.return_delay_hours * HOUR, self.horizon])
 
     def _buffers(self, capacity: int) -> None:
         """Output buffers of the compiled core, for batches of up to ``capacity`` needs."""

@@ -22,7 +22,7 @@ __all__ = ["advance", "N_OUT"]
 PHONE, APPOINTMENT, CHAT, SERVICE_REQUEST, BOT, SELFSERVICE, WEBSHOP = 0, 1, 2, 3, 4, 5, 6
 USER_ADMIN = 9
 N_CH = 10
-RESOLVED, FAILED, ESCALATED = 0, 2, 4
+RESOLVED, FAILED, OPEN, ESCALATED = 0, 2, 3, 4
 #: counters in ``counts``: digital rows, agent requests, come-backs, escalation marks, uniforms used
 N_OUT = 5
 
@@ -94,7 +94,10 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
 
     ``par``: success bonus, failure penalty, give-up utility, give-up per
     attempt, max attempts, logged-in-only chat from (s), webshop target share,
-    hard-to-use share, bot hand-over on (>0), mean return delay (s).
+    hard-to-use share, bot hand-over on (>0), mean return delay (s), end of
+    the run (s). A customer whose next step would fall at or after the end of
+    the run takes none: the contact before it is left OPEN (the matter was
+    still open when the run ended), not escalated to a contact that never comes.
     Outputs, counted in ``counts``: digital contact rows ``d_*`` (ids
     ``base_id + row``); agent requests ``a_req`` (channel, need, attempt,
     escalated_from, failed channel, bot hand-over flag) at times ``a_t``;
@@ -116,6 +119,10 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
         c = need_c[need]
         intent = need_i[need]
         while True:
+            if t >= par[10]:
+                if esc >= base_id:
+                    d_outcome[esc - base_id] = OPEN
+                break
             mask = _mask(c, t, c_reg, c_api, breaks, time_mask, cust_mask, par[5])
             k = _choose(c, intent, mask, prev, attempt, uniforms[cur], c_seg, c_ok, c_bad,
                         c_guided, u0, after, guided_bonus, par)
@@ -181,7 +188,7 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
                 cur += 2
                 break
             c_bad[c] = k
-            if k == BOT and par[8] > 0:
+            if k == BOT and par[8] > 0 and t_end < par[10]:
                 m_end = _mask(c, t_end, c_reg, c_api, breaks, time_mask, cust_mask, par[5])
                 if (m_end >> CHAT) & 1:
                     d_outcome[row] = ESCALATED

@@ -151,7 +151,7 @@ def test_day_factor_spreads_daily_volume(cv):
         assert ratio > 0.2
 
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 prob = st.floats(0.0, 1.0)
@@ -162,6 +162,8 @@ prob = st.floats(0.0, 1.0)
                                                                           "none"]),
        phone_until=st.sampled_from(["null", "2023-01-05"]),
        chat_login=st.sampled_from(["null", "2023-01-03"]), seed=st.integers(0, 1000))
+@example(bot=0.0, portal=0.75, site=0.5, fcr=0.125, handover="none", phone_until="null",
+         chat_login="2023-01-03", seed=82)       # a webshop failure whose next step fell after the end
 def test_journey_invariants_hold_for_any_parameters(bot, portal, site, fcr, handover, phone_until,
                                                     chat_login, seed):
     overrides = (f"scenario.digital.bot.success.default={bot}",
@@ -177,6 +179,7 @@ def test_journey_invariants_hold_for_any_parameters(bot, portal, site, fcr, hand
     last = log.sort_values(["need_id", "start", "contact_id"]).drop_duplicates("need_id",
                                                                               keep="last")
     assert not (last.outcome == "escalated").any()
+    assert (log.arrival_s < 120 * 3600).all(), "no contact starts after the end of the run"
     esc = log[log.escalated_from.notna()]
     assert log.set_index("contact_id").loc[esc.escalated_from.astype(int)].outcome.eq(
         "escalated").all()
