@@ -72,7 +72,6 @@ IS_DIGITAL = np.array([c in DIGITAL_CHANNELS for c in CHANNELS])
 HOUR, DAY = 3600.0, 86400.0
 #: New needs (and matters coming back) are started in batches of this many seconds.
 BATCH = HOUR
-UNIFORM_BLOCK = 1 << 20
 #: Up to this many agent contacts at once are logged one by one (numpy costs more).
 SMALL = 8
 
@@ -116,8 +115,7 @@ class Journeys:
         self._cold_extra = (bot.cold_extra_handle_seconds
                             if bot is not None and bot.handover == "cold" else 0.0)
         self._rng_core = streams.rng("journey.core")
-        self._uniforms = self._rng_core.random(UNIFORM_BLOCK)
-        self._cursor = 0
+        self._key = int(self._rng_core.integers(0, 2**63, dtype=np.int64))
         self._buffers(4096)
         self.u_more = uniform_sampler(streams.rng("journey.detail"))
         self.u_agent = uniform_sampler(streams.rng("journey.agent_outcome"))
@@ -299,11 +297,6 @@ class Journeys:
         n = len(need)
         if n > self._cap:
             self._buffers(n)
-        per_need = 3 * (self.s.choice.max_attempts + 1) + 4
-        if self._cursor + n * per_need > len(self._uniforms):
-            self._uniforms = np.concatenate([self._uniforms[self._cursor:],
-                                             self._rng_core.random(UNIFORM_BLOCK)])
-            self._cursor = 0
         log = self.log
         base = len(log)
         d, (a_req, a_t), (b_req, b_t), counts = self._d, self._a, self._b, self._counts
@@ -312,8 +305,8 @@ class Journeys:
                 self.need_c, self.need_i, self.u0, self.after, self.guided_bonus, self._par,
                 self._breaks, self._time_mask, self._customer_mask, self.success, self.scale,
                 self.login_fail, self.login_add, self.session, self.fcr, IS_DIGITAL,
-                self._uniforms, self._cursor, *d, a_req, a_t, b_req, b_t, self._marks, counts)
-        nd, na, nb, nm, self._cursor = (int(x) for x in counts)
+                self._key, *d, a_req, a_t, b_req, b_t, self._marks, counts)
+        nd, na, nb, nm = (int(x) for x in counts)
         if nd:
             log.extend(need=d[0][:nd], channel=d[1][:nd], attempt=d[2][:nd], t=d[3][:nd],
                        end=d[4][:nd], escalated_from=d[5][:nd], outcome=d[6][:nd])

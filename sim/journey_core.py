@@ -2,9 +2,15 @@
 
 :func:`advance` runs each need of a batch through the channels that need no
 agent until it is resolved, given up, or reaches an agent channel; it is the
-hot path of :mod:`sim.journey` and is compiled with numba. It draws its random
-numbers from a block of uniforms that the caller fills from its own numpy
-stream, so the stream discipline (one stream per source) is kept.
+hot path of :mod:`sim.journey` and is compiled with numba.
+
+Random numbers are counter-based: each draw is a hash (splitmix64) of the
+journey stream's key, the need, the contact's attempt number and the purpose
+of the draw (:data:`SLOT_SUCCESS` …). A need therefore gets the same numbers
+whatever other needs did, so two scenarios that differ in one choice or
+success rate differ only where that change acts (common random numbers need
+by need, not only stream by stream). The key comes from the ``journey.core``
+stream of :mod:`sim.streams`, so the one-stream-per-source discipline holds.
 
 Outcome and channel codes are those of :mod:`sim.log` and
 :data:`sim.journey_spec.CHANNELS`.
@@ -17,14 +23,30 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["advance", "N_OUT"]
+__all__ = ["advance", "uniform", "N_OUT"]
 
 PHONE, APPOINTMENT, CHAT, SERVICE_REQUEST, BOT, SELFSERVICE, WEBSHOP = 0, 1, 2, 3, 4, 5, 6
 USER_ADMIN = 9
 N_CH = 10
 RESOLVED, FAILED, OPEN, ESCALATED = 0, 2, 3, 4
-#: counters in ``counts``: digital rows, agent requests, come-backs, escalation marks, uniforms used
-N_OUT = 5
+#: counters in ``counts``: digital rows, agent requests, come-backs, escalation marks
+N_OUT = 4
+#: the purpose of a draw, part of its counter
+SLOT_LOGIN, SLOT_SUCCESS, SLOT_DETAIL, SLOT_BACK, SLOT_DELAY, SLOT_GUMBEL = 0, 1, 2, 3, 4, 5
+#  (SLOT_GUMBEL + k: the choice's noise for channel k, + N_CH for giving up; 16 slots in all)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(cache=True)
+def uniform(key, need, attempt, slot):
+    """A uniform on [0, 1) for (need, attempt, slot) under ``key`` (splitmix64)."""
+    z = (np.uint64(key) + np.uint64((need << 24) | (attempt << 5) | slot) * _GOLDEN)
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    z = z ^ (z >> np.uint64(31))
+    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit(cache=True)
@@ -39,14 +61,19 @@ def _mask(c, t, c_reg, c_api, breaks, time_mask, cust_mask, chat_login_from):
 
 
 @njit(cache=True)
-def _choose(c, intent, mask, prev, attempt, u, c_seg, c_ok, c_bad, c_guided, u0, after,
+def _choose(c, intent, mask, prev, attempt, key, need, c_seg, c_ok, c_bad, c_guided, u0, after,
             guided_bonus, par):
-    """A channel by the multinomial logit (one uniform ``u``), or -1 to give up."""
+    """A channel by the multinomial logit, or -1 to give up.
+
+    Drawn by the Gumbel-max rule: each option's utility plus its own Gumbel
+    noise (one counter-based draw per option), the largest wins. This is
+    exactly the logit, and a change to one option's utility only moves the
+    needs that switch to or from that option.
+    """
     if attempt >= par[4]:
         return -1
-    util = np.empty(N_CH + 1)
     best = -np.inf
-    options = 0
+    pick = -1
     for k in range(N_CH):
         if (mask >> k) & 1:
             v = u0[c_seg[c], intent, k] + after[prev + 1, k]
@@ -56,30 +83,16 @@ def _choose(c, intent, mask, prev, attempt, u, c_seg, c_ok, c_bad, c_guided, u0,
                 v -= par[1]
             if c_guided[c]:
                 v += guided_bonus[k]
-            util[k] = v
-            options += 1
-            best = max(best, v)
-        else:
-            util[k] = -np.inf
-    if attempt > 0 or options == 0:
-        util[N_CH] = par[2] + par[3] * attempt + after[prev + 1, N_CH]
-        best = max(best, util[N_CH])
-    else:
-        util[N_CH] = -np.inf
-    total = 0.0
-    for k in range(N_CH + 1):
-        util[k] = math.exp(util[k] - best) if util[k] > -np.inf else 0.0
-        total += util[k]
-    target = u * total
-    acc = 0.0
-    last = -1
-    for k in range(N_CH + 1):
-        if util[k] > 0.0:
-            last = k
-            acc += util[k]
-            if target < acc:
-                return -1 if k == N_CH else k
-    return -1 if last == N_CH else last
+            v -= math.log(-math.log(uniform(key, need, attempt, SLOT_GUMBEL + k)))
+            if v > best:
+                best = v
+                pick = k
+    if attempt > 0 or pick < 0:
+        v = par[2] + par[3] * attempt + after[prev + 1, N_CH]
+        v -= math.log(-math.log(uniform(key, need, attempt, SLOT_GUMBEL + N_CH)))
+        if v > best:
+            pick = -1
+    return pick
 
 
 @njit(cache=True)
@@ -87,7 +100,7 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
             c_seg, c_reg, c_api, c_ok, c_bad, c_guided, need_c, need_i,
             u0, after, guided_bonus, par, breaks, time_mask, cust_mask,
             success, scale, login_fail, login_add, session, fcr, is_digital,
-            uniforms, cursor,
+            key,
             d_need, d_channel, d_attempt, d_t, d_end, d_esc, d_outcome, d_target, d_reason,
             a_req, a_t, b_req, b_t, marks, counts):
     """Run a batch of needs (``*_b``: need, time, failed channel, attempts, escalate-from).
@@ -102,13 +115,12 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
     ``base_id + row``); agent requests ``a_req`` (channel, need, attempt,
     escalated_from, failed channel, bot hand-over flag) at times ``a_t``;
     come-backs ``b_req`` (need, channel, attempt) at times ``b_t``; ``marks``:
-    earlier contacts to mark escalated; and the uniforms used (new cursor).
+    earlier contacts to mark escalated. ``key``: the random key (see module).
     """
     nd = 0
     na = 0
     nb = 0
     nm = 0
-    cur = cursor
     n_days = scale.shape[1]
     for j in range(need_b.shape[0]):
         need = need_b[j]
@@ -124,9 +136,8 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
                     d_outcome[esc - base_id] = OPEN
                 break
             mask = _mask(c, t, c_reg, c_api, breaks, time_mask, cust_mask, par[5])
-            k = _choose(c, intent, mask, prev, attempt, uniforms[cur], c_seg, c_ok, c_bad,
+            k = _choose(c, intent, mask, prev, attempt, key, need, c_seg, c_ok, c_bad,
                         c_guided, u0, after, guided_bonus, par)
-            cur += 1
             if k < 0:
                 break
             if esc >= 0:
@@ -152,19 +163,16 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
             reason = -1
             login_failed = False
             if k == SELFSERVICE or k == USER_ADMIN:
-                if uniforms[cur] < login_fail[seg] + login_add[day]:
+                if uniform(key, need, attempt, SLOT_LOGIN) < login_fail[seg] + login_add[day]:
                     login_failed = True
                     reason = 0
-                cur += 1
             if not login_failed:
-                resolved = uniforms[cur] < success[k, intent] * scale[k, day]
-                cur += 1
+                resolved = (uniform(key, need, attempt, SLOT_SUCCESS)
+                            < success[k, intent] * scale[k, day])
                 if resolved and k == WEBSHOP:
-                    target = 1 if uniforms[cur] < par[6] else 0
-                    cur += 1
+                    target = 1 if uniform(key, need, attempt, SLOT_DETAIL) < par[6] else 0
                 elif not resolved and k == SELFSERVICE:
-                    reason = 1 if uniforms[cur] < par[7] else 2
-                    cur += 1
+                    reason = 1 if uniform(key, need, attempt, SLOT_DETAIL) < par[7] else 2
             t_end = t + session[k]
             row = nd
             nd += 1
@@ -179,13 +187,13 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
             d_reason[row] = reason
             if resolved:
                 c_ok[c] = k
-                if uniforms[cur] < 1.0 - fcr[k, intent]:
-                    b_t[nb] = t_end - par[9] * math.log(1.0 - uniforms[cur + 1])
+                if uniform(key, need, attempt, SLOT_BACK) < 1.0 - fcr[k, intent]:
+                    b_t[nb] = t_end - par[9] * math.log(
+                        1.0 - uniform(key, need, attempt, SLOT_DELAY))
                     b_req[nb, 0] = need
                     b_req[nb, 1] = k
                     b_req[nb, 2] = attempt + 1
                     nb += 1
-                cur += 2
                 break
             c_bad[c] = k
             if k == BOT and par[8] > 0 and t_end < par[10]:
@@ -209,4 +217,3 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
     counts[1] = na
     counts[2] = nb
     counts[3] = nm
-    counts[4] = cur

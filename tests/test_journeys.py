@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
@@ -190,3 +191,26 @@ def test_journey_invariants_hold_for_any_parameters(bot, portal, site, fcr, hand
     for k in ("online_share_of_contacts", "online_self_service_share", "digital_resolution_share"):
         assert m[k] != m[k] or 0.0 <= m[k] <= 1.0
     assert m["needs"] <= rec.needs
+
+
+def test_common_random_numbers_need_by_need():
+    """A higher bot constant moves a customer's first need only toward the bot: every
+    other first choice is drawn from the same numbers (Gumbel-max, counter-based)."""
+    _, _, a = run_baseline("run.hours=500", seed=3)
+    _, _, b = run_baseline("run.hours=500", "scenario.choice.channel_constant.bot=0.5", seed=3)
+    first = a.drop_duplicates("customer_id").need_id          # before any history
+    fa = a.drop_duplicates("need_id").set_index("need_id").channel.loc[first]
+    fb = b.drop_duplicates("need_id").set_index("need_id").channel.reindex(first)
+    moved = fa != fb
+    assert moved.sum() > 50
+    assert (fb[moved] == "bot").all() and not (fa[moved] == "bot").any()
+
+
+def test_counter_based_uniforms_are_uniform_and_distinct():
+    from scipy import stats
+
+    from sim.journey_core import uniform
+    u = np.array([uniform(12345, n, a, s) for n in range(2000) for a in range(3) for s in range(4)])
+    assert stats.kstest(u, "uniform").pvalue > 0.001
+    assert len(np.unique(u)) == len(u)
+    assert uniform(1, 5, 0, 0) != uniform(2, 5, 0, 0)
