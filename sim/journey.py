@@ -55,7 +55,16 @@ from array import array
 import numpy as np
 
 from .calendar import open_check
-from .distributions import exponential_sampler, uniform_sampler
+from .counter_rng import (
+    SLOT_AGENT_BACK,
+    SLOT_GUIDE,
+    SLOT_RETURN_DELAY,
+    SLOT_SWITCH_DELAY,
+    exponential,
+    exponentials,
+    uniform,
+    uniforms,
+)
 from .events import At
 from .journey_core import N_OUT, advance
 from .journey_spec import CHANNELS, DIGITAL_CHANNELS, by_intent
@@ -117,14 +126,11 @@ class Journeys:
         self._rng_core = streams.rng("journey.core")
         self._key = int(self._rng_core.integers(0, 2**63, dtype=np.int64))
         self._buffers(4096)
-        self.u_more = uniform_sampler(streams.rng("journey.detail"))
-        self.u_agent = uniform_sampler(streams.rng("journey.agent_outcome"))
-        self.return_delay = exponential_sampler(scenario.needs.return_delay_hours * HOUR,
-                                                streams.rng("journey.return_delay"))
-        self.switch_delay = exponential_sampler(scenario.needs.switch_delay_seconds,
-                                                streams.rng("journey.switch_delay"))
+        self._return_mean = scenario.needs.return_delay_hours * HOUR
+        self._switch_mean = scenario.needs.switch_delay_seconds
         for q in queues.values():
             q.on_abandon = self._after_abandon
+            q.key = self._key
         for p in pools.values():
             p.on_answer = self._after_answer
         self._answered = array("q")   # agent contacts answered since the last choice
@@ -349,17 +355,20 @@ class Journeys:
         guided = np.zeros(n, dtype=bool)
         cand = np.flatnonzero((k == PHONE) & (t >= self.guide_from))
         if len(cand):
-            guided[cand] = self.u_more.many(len(cand)) < self.guide_p
+            guided[cand] = uniforms(self._key, need[cand], attempt[cand], SLOT_GUIDE) < self.guide_p
             extra[guided] += self.guide_extra
         handle, prio, patience = np.empty(n), np.empty(n, np.int64), np.empty(n)
         for code in np.unique(k).tolist():
             rows = np.flatnonzero(k == code)
-            handle[rows], prio[rows], patience[rows] = self.queues[code].draw(len(rows))
-        back = self.u_agent.many(n) < self._p_back[k, self.need_i[need]]
+            handle[rows], prio[rows], patience[rows] = self.queues[code].draw_keyed(need[rows],
+                                                                                  attempt[rows])
+        back = uniforms(self._key, need, attempt, SLOT_AGENT_BACK) < self._p_back[k, self.need_i[need]]
         returns = self._returns
         for nd in need[~back].tolist():
             returns.pop(nd, None)
-        returns.update(zip(need[back].tolist(), self.return_delay.many(int(back.sum())).tolist()))
+        delay = exponentials(self._key, need[back], attempt[back], SLOT_RETURN_DELAY,
+                             self._return_mean)
+        returns.update(zip(need[back].tolist(), delay.tolist()))
         log = self.log
         base = len(log)
         log.extend(need=need, channel=k, attempt=attempt, t=t, handle=handle * scale + extra,
@@ -372,18 +381,21 @@ class Journeys:
             At(env, dt, enters[kk], (cid, pa))
 
     def _to_agent(self, k, need, attempt, esc, prev, handed, t) -> None:
-        """:meth:`_to_agents` for one contact: the same rules and draws, without numpy."""
+        """:meth:`_to_agents` for one contact: the same rules and draws, without arrays."""
         if handed or prev == BOT or prev == SELFSERVICE:
             scale = self._esc_list[k]
         else:
             scale = 1.0
         extra = self._cold_extra if handed else 0.0
-        guided = k == PHONE and t >= self.guide_from and self.u_more() < self.guide_p
+        key = self._key
+        guided = (k == PHONE and t >= self.guide_from
+                  and uniform(key, need, attempt, SLOT_GUIDE) < self.guide_p)
         if guided:
             extra += self.guide_extra
-        handle, prio, patience = self.queues[k].draw_one()
-        if self.u_agent() < self._p_back_list[k][self.need_i[need]]:
-            self._returns[need] = self.return_delay()
+        handle, prio, patience = self.queues[k].draw_keyed_one(need, attempt)
+        if uniform(key, need, attempt, SLOT_AGENT_BACK) < self._p_back_list[k][self.need_i[need]]:
+            self._returns[need] = exponential(self._return_mean,
+                                              uniform(key, need, attempt, SLOT_RETURN_DELAY))
         else:
             self._returns.pop(need, None)
         log = self.log
@@ -433,7 +445,8 @@ class Journeys:
             return
         k = log.channel[cid]
         self.c_bad[self.need_c[need]] = k
-        t = self.env._now + self.switch_delay()
+        t = self.env._now + exponential(self._switch_mean,
+                                        uniform(self._key, need, log.attempt[cid], SLOT_SWITCH_DELAY))
         if t < self._next_tick:
             self._go_on(need, t, k, log.attempt[cid] + 1)
         else:                                       # the batch of its hour starts it

@@ -4,13 +4,9 @@
 agent until it is resolved, given up, or reaches an agent channel; it is the
 hot path of :mod:`sim.journey` and is compiled with numba.
 
-Random numbers are counter-based: each draw is a hash (splitmix64) of the
-journey stream's key, the need, the contact's attempt number and the purpose
-of the draw (:data:`SLOT_SUCCESS` …). A need therefore gets the same numbers
-whatever other needs did, so two scenarios that differ in one choice or
-success rate differ only where that change acts (common random numbers need
-by need, not only stream by stream). The key comes from the ``journey.core``
-stream of :mod:`sim.streams`, so the one-stream-per-source discipline holds.
+Random numbers are counter-based (:mod:`sim.counter_rng`): keyed by need,
+attempt and the purpose of the draw, so a need gets the same numbers whatever
+other needs did.
 
 Outcome and channel codes are those of :mod:`sim.log` and
 :data:`sim.journey_spec.CHANNELS`.
@@ -23,7 +19,9 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["advance", "uniform", "N_OUT"]
+from .counter_rng import SLOT_BACK, SLOT_DELAY, SLOT_DETAIL, SLOT_GUMBEL, SLOT_LOGIN, SLOT_SUCCESS, uniform
+
+__all__ = ["advance", "N_OUT"]
 
 PHONE, APPOINTMENT, CHAT, SERVICE_REQUEST, BOT, SELFSERVICE, WEBSHOP = 0, 1, 2, 3, 4, 5, 6
 USER_ADMIN = 9
@@ -31,24 +29,6 @@ N_CH = 10
 RESOLVED, FAILED, OPEN, ESCALATED = 0, 2, 3, 4
 #: counters in ``counts``: digital rows, agent requests, come-backs, escalation marks
 N_OUT = 4
-#: the purpose of a draw, part of its counter
-SLOT_LOGIN, SLOT_SUCCESS, SLOT_DETAIL, SLOT_BACK, SLOT_DELAY, SLOT_GUMBEL = 0, 1, 2, 3, 4, 5
-#  (SLOT_GUMBEL + k: the choice's noise for channel k, + N_CH for giving up; 16 slots in all)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-
-
-@njit(cache=True)
-def uniform(key, need, attempt, slot):
-    """A uniform on [0, 1) for (need, attempt, slot) under ``key`` (splitmix64)."""
-    z = (np.uint64(key) + np.uint64((need << 24) | (attempt << 5) | slot) * _GOLDEN)
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    z = z ^ (z >> np.uint64(31))
-    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
 @njit(cache=True)
 def _mask(c, t, c_reg, c_api, breaks, time_mask, cust_mask, chat_login_from):
     """Bit mask of the channels customer c can use at time t."""

@@ -34,6 +34,8 @@ from itertools import accumulate
 import numpy as np
 
 from .calendar import OpenCheck
+from .counter_rng import SLOT_REDIAL, SLOT_REDIAL_DELAY, contact_draw, contact_draws, exponential, uniform
+from .distributions import lognormal_params
 from .events import At
 from .log import ABANDONED, FAILED, OPEN, ContactLog
 
@@ -46,6 +48,12 @@ class ChannelQueue:
     ``on_abandon(cid)``, when set (customer journeys), is called for every
     contact that abandons without redialling, at the moment it abandons; every
     waiting contact then gets its deadline event.
+
+    ``key``, when set (customer journeys), makes every draw of a contact
+    counter-based (:mod:`sim.counter_rng`): its handle time, priority class,
+    patience, redial and redial delay follow from (need, attempt), whatever
+    other contacts did. Without it (single queues, the engine benchmark) the
+    draws come in order from the channel's own streams, which is cheaper.
     """
 
     def __init__(self, env, code: int, spec, log: ContactLog, draws: dict, is_open: OpenCheck):
@@ -63,11 +71,20 @@ class ChannelQueue:
         self._redial_delay = draws["redial_delay"]
         self._priority_u = draws["priority"]
         self._redial_p = spec.redial_probability
+        self.key = None
+        h = spec.handle
+        mu, sigma = lognormal_params(h.mean_seconds, h.cv) if h.distribution == "lognormal" \
+            else (0.0, 0.0)
+        patience = math.inf if spec.patience_seconds is None else spec.patience_seconds
+        self._shape = (("fixed", "exponential", "lognormal").index(h.distribution),
+                       h.mean_seconds, mu, sigma, np.array(self._cum_shares, dtype=float), patience)
+        self._redial_delay_mean = spec.redial_delay_seconds
 
     def arrive(self, need: int, attempt: int) -> None:
         """A new contact of ``need`` arrives now: log it, then :meth:`_enter`."""
         now = self.env._now
-        handle, prio, patience = self.draw_one()
+        handle, prio, patience = self.draw_one() if self.key is None else \
+            self.draw_keyed_one(need, attempt)
         cid = self.log.add(need, self.code, attempt, now, handle, prio)
         self._enter(cid, prio, now, patience)
 
@@ -85,6 +102,18 @@ class ChannelQueue:
         u = self._priority_u.many(n) if self._cum_shares else np.zeros(n)
         prio = np.searchsorted(self._cum_shares, u, side="right") if self._cum_shares else u
         return self._handle.many(n), prio.astype(np.int64), self._patience.many(n)
+
+    def draw_keyed(self, need: np.ndarray, attempt: np.ndarray) -> tuple:
+        """(handle s, priority class, patience s) of the contacts (need, attempt), as
+        arrays, from counter-based draws under :attr:`key`."""
+        return contact_draws(self.key, need, attempt, *self._shape)
+
+    def draw_keyed_one(self, need: int, attempt: int) -> tuple:
+        """:meth:`draw_keyed` for one contact: the same numbers."""
+        return contact_draw(self.key, need, attempt, *self._shape)
+
+    def _draw_of(self, cid: int, slot: int) -> float:
+        return uniform(self.key, self.log.need[cid], self.log.attempt[cid], slot)
 
     def enter(self, ev) -> None:
         """SimPy callback: the logged contact ``ev.value = (cid, patience)`` arrives now."""
@@ -107,7 +136,9 @@ class ChannelQueue:
         deadline = now + patience
         self.classes[prio].append((deadline, cid))
         if deadline < math.inf:
-            redial = self._redial_p > 0.0 and self._redial_u() < self._redial_p
+            redial = self._redial_p > 0.0 and (
+                self._redial_u() if self.key is None else self._draw_of(cid, SLOT_REDIAL)
+            ) < self._redial_p
             if redial or self.on_abandon is not None:
                 At(self.env, patience, self._expire, (cid, redial))
 
@@ -136,7 +167,11 @@ class ChannelQueue:
             return
         self._abandon(cid, self.env._now)
         if redial:
-            At(self.env, self._redial_delay(), self._redial, cid)
+            if self.key is None:
+                delay = self._redial_delay()
+            else:
+                delay = exponential(self._redial_delay_mean, self._draw_of(cid, SLOT_REDIAL_DELAY))
+            At(self.env, delay, self._redial, cid)
         elif self.on_abandon is not None:
             self.on_abandon(cid)
 

@@ -209,7 +209,7 @@ def test_common_random_numbers_need_by_need():
 def test_counter_based_uniforms_are_uniform_and_distinct():
     from scipy import stats
 
-    from sim.journey_core import uniform
+    from sim.counter_rng import uniform
     u = np.array([uniform(12345, n, a, s) for n in range(2000) for a in range(3) for s in range(4)])
     assert stats.kstest(u, "uniform").pvalue > 0.001
     assert len(np.unique(u)) == len(u)
