@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -46,13 +47,67 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .validate import ConfigError
+from .validate import ConfigError, fail_if, from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
-TOP_KEYS = ("name", "scenario", "reference", "seed", "replications", "check_replications",
-            "overrides", "max_evaluations", "fit_file", "parameters", "targets")
-PARAM_KEYS = ("start", "lower", "upper", "tolerance")
-TARGET_KEYS = ("change", "value", "tolerance")
+FIGURES = "volumes.<channel>, volumes.<channel>.<YYYY-MM>, metrics.<key>"
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One parameter to fit: a dotted path inside the scenario (the mapping key)."""
+
+    start: float
+    lower: float
+    upper: float
+    tolerance: float = field(metadata={"min_exclusive": 0.0})
+
+    def problems(self, key: str) -> list[str]:
+        return fail_if(not self.lower <= self.start <= self.upper, f"{key}.start", self.start,
+                       f"must lie within [lower, upper] = [{self.lower}, {self.upper}]")
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One figure to match: ``change`` against the reference, or a ``value``."""
+
+    change: float | None = None
+    value: float | None = None
+    tolerance: float = field(default=0.01, metadata={"min_exclusive": 0.0})
+
+    def problems(self, key: str) -> list[str]:
+        parts = key.split(".")[1:]
+        given = {k: v for k, v in (("change", self.change), ("value", self.value))
+                 if v is not None}
+        return (fail_if((self.change is None) == (self.value is None), key, given,
+                        "give exactly one of `change` (relative change against the "
+                        "reference) or `value`")
+                + fail_if(parts[0] not in ("volumes", "metrics") or len(parts) not in (2, 3),
+                          key, ".".join(parts), f"unknown figure; allowed: {FIGURES}"))
+
+
+@dataclass(frozen=True)
+class TargetsFile:
+    """The targets file as written (see the module docstring)."""
+
+    name: str
+    scenario: str
+    parameters: dict[str, ParameterSpec]
+    targets: dict[str, TargetSpec]
+    reference: str | None = None
+    seed: int = field(default=20231, metadata={"min": 0})
+    replications: int = field(default=1, metadata={"min": 1})
+    check_replications: int = field(default=3, metadata={"min": 1})
+    overrides: tuple[str, ...] = ()
+    max_evaluations: int = field(default=60, metadata={"min": 1})
+    fit_file: str | None = None
+
+    def problems(self, key: str) -> list[str]:
+        return (fail_if(not self.parameters, "parameters", {}, "name at least one to fit")
+                + fail_if(not self.targets, "targets", {}, "name at least one figure to match")
+                + fail_if(any(t.change is not None for t in self.targets.values())
+                          and not self.reference, "reference", self.reference,
+                          "`change` targets need a reference scenario"))
 
 
 @dataclass
@@ -87,86 +142,21 @@ class Spec:
     fit_file: str | None = None
 
 
-def _number(value, key: str, problems: list[str]) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        problems.append(f"{key} must be a finite number, got {value!r}")
-        return math.nan
-    return float(value)
-
-
-def _mapping(value, key: str, allowed: tuple, problems: list[str]) -> bool:
-    """Is value a mapping? Records a problem if not, and one per unknown key."""
-    if not isinstance(value, dict):
-        problems.append(f"{key} must be a mapping with keys {', '.join(allowed)}")
-        return False
-    problems += [f"{key}.{k} is not a known key; allowed: {', '.join(allowed)}"
-                 for k in value if k not in allowed]
-    return True
-
-
 def parse_spec(data) -> Spec:
     """A validated targets file; raises ConfigError naming every bad key."""
     if not isinstance(data, dict):
-        raise ConfigError([f"the targets file must be a mapping with keys {', '.join(TOP_KEYS)}"])
-    problems = [f"{k} is not a known key; allowed: {', '.join(TOP_KEYS)}"
-                for k in data if k not in TOP_KEYS]
-    for key in ("name", "scenario", "parameters", "targets"):
-        if key not in data:
-            problems.append(f"{key} is missing")
-    params, targets = [], []
-    for path, p in (data.get("parameters") or {}).items():
-        key = f"parameters.{path}"
-        if not _mapping(p, key, PARAM_KEYS, problems):
-            continue
-        missing = [k for k in PARAM_KEYS if k not in p]
-        if missing:
-            problems.append(f"{key} needs {', '.join(missing)}")
-            continue
-        v = {k: _number(p[k], f"{key}.{k}", problems) for k in PARAM_KEYS}
-        if not v["lower"] <= v["start"] <= v["upper"]:
-            problems.append(f"{key}: start {v['start']} must lie within [lower, upper] = "
-                            f"[{v['lower']}, {v['upper']}]")
-        if not v["tolerance"] > 0:
-            problems.append(f"{key}.tolerance must be > 0, got {v['tolerance']}")
-        params.append(Parameter(str(path), **v))
-    for figure, t in (data.get("targets") or {}).items():
-        key = f"targets.{figure}"
-        if not _mapping(t, key, TARGET_KEYS, problems):
-            continue
-        kinds = [k for k in ("change", "value") if k in t]
-        if len(kinds) != 1:
-            problems.append(f"{key} needs exactly one of `change` (relative change against "
-                            f"the reference) or `value`")
-            continue
-        parts = str(figure).split(".")
-        if parts[0] not in ("volumes", "metrics") or len(parts) not in (2, 3):
-            problems.append(f"{key}: unknown figure; allowed: volumes.<channel>, "
-                            f"volumes.<channel>.<YYYY-MM>, metrics.<key>")
-        tol = _number(t.get("tolerance", 0.01), f"{key}.tolerance", problems)
-        if not tol > 0:
-            problems.append(f"{key}.tolerance must be > 0, got {tol}")
-        targets.append(Target(str(figure), kinds[0], _number(t[kinds[0]], f"{key}.{kinds[0]}",
-                                                            problems), tol))
-    if any(t.kind == "change" for t in targets) and not data.get("reference"):
-        problems.append("reference is missing: `change` targets compare with a reference scenario")
-    for key, low in (("replications", 1), ("check_replications", 1), ("max_evaluations", 1)):
-        v = data.get(key, 1)
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            problems.append(f"{key} must be an integer >= {low}, got {v!r}")
-    if not isinstance(data.get("overrides", []), list):
-        problems.append("overrides must be a list of Hydra overrides like run.hours=336")
-    if not params:
-        problems.append("parameters: name at least one parameter to fit")
-    if not targets:
-        problems.append("targets: name at least one figure to match")
-    if problems:
-        raise ConfigError(problems)
-    return Spec(name=str(data["name"]), scenario=str(data["scenario"]), parameters=params,
-                targets=targets, reference=data.get("reference"),
-                seed=int(data.get("seed", 20231)), replications=data.get("replications", 1),
-                check_replications=data.get("check_replications", 3),
-                overrides=[str(o) for o in data.get("overrides", [])],
-                max_evaluations=data.get("max_evaluations", 60), fit_file=data.get("fit_file"))
+        raise ConfigError(["the targets file must be a mapping with keys name, scenario, "
+                           "parameters, targets (see sim/calibrate.py)"])
+    f = from_dict(TargetsFile, data, "")
+    params = [Parameter(path, p.start, p.lower, p.upper, p.tolerance)
+              for path, p in f.parameters.items()]
+    targets = [Target(fig, "change" if t.change is not None else "value",
+                      t.change if t.change is not None else t.value, t.tolerance)
+               for fig, t in f.targets.items()]
+    return Spec(name=f.name, scenario=f.scenario, parameters=params, targets=targets,
+                reference=f.reference, seed=f.seed, replications=f.replications,
+                check_replications=f.check_replications, overrides=list(f.overrides),
+                max_evaluations=f.max_evaluations, fit_file=f.fit_file)
 
 
 # ------------------------------------------------------------ running the model
@@ -227,20 +217,37 @@ def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.nda
     return out
 
 
-class Fit:
-    """The objective of the search: residuals of the targets, in tolerance units."""
+class BudgetSpent(Exception):
+    """The search used its ``max_evaluations`` simulations."""
 
-    def __init__(self, spec: Spec, progress: bool = True):
+
+def _figures_job(args):
+    return figures(*args)
+
+
+class Fit:
+    """The objective of the search: residuals of the targets, in tolerance units.
+
+    Every simulation of the search counts towards ``max_evaluations`` (those of
+    the Jacobian too); the best point seen is kept, so a search stopped by its
+    budget still returns its best fit. With ``jobs`` > 1 the points of a
+    Jacobian are simulated in parallel processes.
+    """
+
+    def __init__(self, spec: Spec, progress: bool = True, jobs: int = 1):
         self.spec = spec
         self.progress = progress
-        self.base = compose(spec.scenario, spec.overrides)
+        self.jobs = max(1, int(jobs))
+        overrides = [*spec.overrides, f"seed={spec.seed}"]
+        self.base = compose(spec.scenario, overrides)
         self.wanted = [t.figure for t in spec.targets]
         self.reference = None
         if spec.reference:
-            self.reference = figures(compose(spec.reference, spec.overrides),
+            self.reference = figures(compose(spec.reference, overrides),
                                      max(spec.replications, spec.check_replications), self.wanted)
         self._cache: dict[tuple, dict] = {}
         self.evaluations = 0
+        self.best_x, self.best_cost = None, math.inf
         self.started = time.perf_counter()
 
     def config(self, x) -> dict:
@@ -251,11 +258,32 @@ class Fit:
             set_path(cfg, p.path, float(v))
         return cfg
 
-    def simulated(self, x, replications: int) -> dict[str, np.ndarray]:
-        """Per-replication simulated figures at x (changes as fractions for `change`)."""
-        key = (tuple(np.round(np.asarray(x, float), 12)), replications)
-        if key not in self._cache:
-            raw = figures(self.config(x), replications, self.wanted)
+    @staticmethod
+    def _key(x, replications: int) -> tuple:
+        return tuple(np.round(np.asarray(x, float), 12)), replications
+
+    def _evaluate(self, points: list, replications: int, counted: bool = True) -> None:
+        """Simulate the points not yet in the cache (in parallel when jobs > 1)."""
+        todo = []
+        for x in points:
+            key = self._key(x, replications)
+            if key not in self._cache and key not in (self._key(y, replications) for y in todo):
+                todo.append(np.asarray(x, float))
+        if not todo:
+            return
+        if counted and self.evaluations + len(todo) > self.spec.max_evaluations:
+            raise BudgetSpent
+        jobs = [(self.config(x), replications, self.wanted) for x in todo]
+        if self.jobs > 1 and len(jobs) > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(min(self.jobs, len(jobs)),
+                                     mp_context=mp.get_context("fork")) as pool:
+                results = list(pool.map(_figures_job, jobs))
+        else:
+            results = [_figures_job(j) for j in jobs]
+        for x, raw in zip(todo, results):
             sim = {}
             for t in self.spec.targets:
                 v = raw[t.figure]
@@ -263,32 +291,51 @@ class Fit:
                     ref = self.reference[t.figure][:replications]
                     v = np.where(ref > 0, v / np.where(ref > 0, ref, 1.0) - 1.0, math.nan)
                 sim[t.figure] = v
-            self._cache[key] = sim
-            self.evaluations += 1
-        return self._cache[key]
+            self._cache[self._key(x, replications)] = sim
+            if counted:
+                self.evaluations += 1
+                res = self._residuals_of(sim)
+                cost = float(np.sum(np.nan_to_num(res, nan=1e3) ** 2))
+                if cost < self.best_cost:
+                    self.best_x, self.best_cost = x, cost
+                if self.progress:
+                    values = ", ".join(f"{p.path.split('.')[-1]}={v:.4g}"
+                                       for p, v in zip(self.spec.parameters, x))
+                    worst = int(np.argmax(np.nan_to_num(np.abs(res), nan=np.inf)))
+                    print(f"[ccsim-calibrate] evaluation {self.evaluations}/"
+                          f"{self.spec.max_evaluations}: {values}; worst residual "
+                          f"{res[worst]:+.2f} tolerances ({self.wanted[worst]}) "
+                          f"({time.perf_counter() - self.started:.0f} s)",
+                          file=sys.stderr, flush=True)
 
-    def residuals(self, x, replications: int | None = None) -> np.ndarray:
-        sim = self.simulated(x, replications or self.spec.replications)
-        res = np.array([_residual(t, float(np.mean(sim[t.figure]))) for t in self.spec.targets])
-        if self.progress:
-            values = ", ".join(f"{p.path.split('.')[-1]}={v:.4g}"
-                               for p, v in zip(self.spec.parameters, x))
-            print(f"[ccsim-calibrate] evaluation {self.evaluations}: {values}; worst residual "
-                  f"{np.nanmax(np.abs(res)):.2f} tolerances ({time.perf_counter() - self.started:.0f} s)",
-                  file=sys.stderr, flush=True)
-        return np.nan_to_num(res, nan=1e3)
+    def simulated(self, x, replications: int, counted: bool = True) -> dict[str, np.ndarray]:
+        """Per-replication simulated figures at x (changes as fractions for `change`);
+        ``counted``: a simulation of the search (not of the final check)."""
+        self._evaluate([x], replications, counted)
+        return self._cache[self._key(x, replications)]
 
+    def _residuals_of(self, sim: dict) -> np.ndarray:
+        return np.array([_residual(t, float(np.mean(sim[t.figure]))) for t in self.spec.targets])
+
+    def residuals(self, x) -> np.ndarray:
+        return np.nan_to_num(self._residuals_of(self.simulated(x, self.spec.replications)),
+                             nan=1e3)
 
     def jacobian(self, x) -> np.ndarray:
         """Forward differences with a step of each parameter's tolerance: the simulated
         figures are smooth at that scale (many customers), not below it (each draw is
         a threshold), so scipy's default relative steps would see a flat function."""
-        f0 = self.residuals(x)
-        jac = np.empty((len(f0), len(x)))
+        points, steps = [], []
         for i, p in enumerate(self.spec.parameters):
             h = p.tolerance if x[i] + p.tolerance <= p.upper else -p.tolerance
             xi = np.array(x, dtype=float)
             xi[i] += h
+            points.append(xi)
+            steps.append(h)
+        self._evaluate([np.asarray(x, float), *points], self.spec.replications)
+        f0 = self.residuals(x)
+        jac = np.empty((len(f0), len(x)))
+        for i, (xi, h) in enumerate(zip(points, steps)):
             jac[:, i] = (self.residuals(xi) - f0) / h
         return jac
 
@@ -299,20 +346,27 @@ def _residual(t: Target, sim: float) -> float:
     return (sim / t.target - 1.0) / t.tolerance if t.target else sim / t.tolerance
 
 
-def fit(spec: Spec, progress: bool = True):
-    """Run the search; returns (fitted values, fit table rows, the Fit)."""
+def fit(spec: Spec, progress: bool = True, jobs: int = 1):
+    """Run the search; returns (fitted values, fit table rows, the Fit).
+
+    The fitted values are the best point the search simulated (smallest sum of
+    squared residuals), also when ``max_evaluations`` stopped it.
+    """
     from scipy.optimize import least_squares
 
-    f = Fit(spec, progress)
+    f = Fit(spec, progress, jobs)
     x0 = np.array([p.start for p in spec.parameters])
     lo = np.array([p.lower for p in spec.parameters])
     hi = np.array([p.upper for p in spec.parameters])
-    if np.all(np.abs(f.residuals(x0)) <= 1.0):
-        x = x0
-    else:
-        result = least_squares(f.residuals, x0, jac=f.jacobian, bounds=(lo, hi),
-                               max_nfev=spec.max_evaluations, xtol=1e-3, ftol=1e-4)
-        x = result.x
+    try:
+        if not np.all(np.abs(f.residuals(x0)) <= 1.0):
+            least_squares(f.residuals, x0, jac=f.jacobian, bounds=(lo, hi),
+                          max_nfev=spec.max_evaluations, xtol=1e-3, ftol=1e-4)
+    except BudgetSpent:
+        if progress:
+            print(f"[ccsim-calibrate] stopped after max_evaluations = {spec.max_evaluations} "
+                  f"simulations; reporting the best point seen", file=sys.stderr)
+    x = f.best_x
     rows = table(f, x)
     return x, rows, f
 
@@ -321,7 +375,7 @@ def table(f: Fit, x) -> list[dict]:
     """Target, simulated mean, CI half-width and residual per figure (check replications)."""
     from analysis.kpis import mean_ci
 
-    sim = f.simulated(x, f.spec.check_replications)
+    sim = f.simulated(x, f.spec.check_replications, counted=False)
     rows = []
     for t in f.spec.targets:
         mean, half = mean_ci(list(sim[t.figure]))
@@ -374,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--apply", action="store_true",
                         help="also write the fitted diff to the targets file's fit_file")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="parallel simulations for the Jacobian (default: all cores, %(default)s)")
     args = parser.parse_args(argv)
     try:
         try:
@@ -383,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = parse_spec(data)
         if args.apply and not spec.fit_file:
             raise ConfigError(["--apply needs fit_file in the targets file"])
-        x, rows, _ = fit(spec, progress=not args.quiet)
+        x, rows, _ = fit(spec, progress=not args.quiet, jobs=args.jobs)
     except ConfigError as exc:
         print(f"ccsim-calibrate: {exc}", file=sys.stderr)
         return 2

@@ -64,6 +64,11 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
+def _join(key: str, name) -> str:
+    """The full key of ``name`` under ``key`` (``key`` empty: a file's top level)."""
+    return f"{key}.{name}" if key else str(name)
+
+
 def _type_name(tp: Any) -> str:
     origin = get_origin(tp)
     if tp is type(None):
@@ -128,7 +133,8 @@ def _convert(tp: Any, data: Any, key: str, problems: list[str], meta) -> Any:
             problems.append(f"{key} = {data!r} is not a mapping; allowed: {_type_name(tp)}")
             return {}
         _, val_tp = get_args(tp)
-        return {str(k): _convert(val_tp, v, f"{key}.{k}", problems, meta) for k, v in data.items()}
+        return {str(k): _convert(val_tp, v, _join(key, k), problems, meta)
+                for k, v in data.items()}
     return _convert_scalar(tp, data, key, problems, meta)
 
 
@@ -150,8 +156,8 @@ def _convert_scalar(tp: Any, data: Any, key: str, problems: list[str], meta) -> 
         return data
     if tp is float:
         if isinstance(data, bool) or not isinstance(data, (int, float)):
-            problems.append(f"{key} = {data!r} is not a number; allowed: a number "
-                            + _bounds_text(meta))
+            problems.append(f"{key} = {data!r} is not a number; allowed: "
+                            + " ".join(["a number", _bounds_text(meta)]).strip())
             return 0.0
         data = float(data)
         if not math.isfinite(data):
@@ -179,11 +185,11 @@ def _convert_dataclass(cls: type, data: Any, key: str, problems: list[str]) -> A
     hints = get_type_hints(cls)
     n_start = len(problems)
     for name in sorted(set(map(str, data)) - set(fields)):
-        problems.append(f"{key}.{name} is not a known key; allowed keys under {key}: "
-                        + ", ".join(sorted(fields)))
+        problems.append(f"{_join(key, name)} is not a known key; allowed keys"
+                        + (f" under {key}: " if key else ": ") + ", ".join(sorted(fields)))
     kwargs = {}
     for name, f in fields.items():
-        sub = f"{key}.{name}"
+        sub = _join(key, name)
         if name in data:
             kwargs[name] = _convert(hints[name], data[name], sub, problems, f.metadata)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import yaml
 
-from sim.calibrate import compose, figures, main, parse_spec, set_path
+from sim.calibrate import compose, figures, fit, main, parse_spec, set_path
 
 SMALL = ["scenario.customers.accounts=20000", "scenario.customers.new_accounts_per_year=2000",
          "run.hours=672", "run.warmup_hours=0"]
@@ -56,13 +57,18 @@ def test_bad_targets_files_fail_with_the_key(tmp_path, capsys):
     parse_spec(good)
     cases = [
         ({**good, "colour": 1}, "colour is not a known key"),
-        ({**good, "reference": None}, "reference is missing"),
+        ({**good, "reference": None}, "`change` targets need a reference scenario"),
         ({**good, "targets": {"volumes.bot": {"change": 0.2, "value": 3}}}, "exactly one of"),
-        ({**good, "targets": {"speed.bot": {"value": 3}}}, "targets.speed.bot: unknown figure"),
+        ({**good, "targets": {"speed.bot": {"value": 3}}},
+         "targets.speed.bot = 'speed.bot' is not allowed; unknown figure"),
         ({**good, "parameters": {"a.b": {"start": 5, "lower": 0, "upper": 1, "tolerance": 0.1}}},
-         "parameters.a.b: start 5.0 must lie within"),
+         "parameters.a.b.start = 5.0 is not allowed; must lie within"),
         ({**good, "parameters": {"a.b": {"start": "x", "lower": 0, "upper": 1, "tolerance": 1}}},
-         "parameters.a.b.start must be a finite number"),
+         "parameters.a.b.start = 'x' is not a number"),
+        ({**good, "seed": -3}, "seed = -3 is out of range; allowed: >= 0"),
+        ({**good, "targets": {"volumes.bot": {"change": 0.2, "tolerance": 0}}},
+         "targets.volumes.bot.tolerance = 0.0 is out of range"),
+        ([1, 2], "the targets file must be a mapping"),
     ]
     for data, message in cases:
         path = tmp_path / "t.yaml"
@@ -75,3 +81,15 @@ def test_bad_targets_files_fail_with_the_key(tmp_path, capsys):
     assert main([str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert "parameters.choice.nothing.bot: scenario has no choice.nothing" in capsys.readouterr().err
     assert main([str(tmp_path / "missing.yaml"), "--quiet"]) == 2
+
+
+def test_every_simulation_counts_toward_max_evaluations(tmp_path):
+    """The Jacobian's simulations count too; a search stopped by its budget reports
+    the best point it simulated, with the targets file's seed."""
+    data = {**_targets(tmp_path), "max_evaluations": 4, "seed": 777}
+    x, rows, f = fit(parse_spec(data), progress=False)
+    assert f.base["seed"] == 777
+    assert 1 <= f.evaluations <= 4
+    assert x is f.best_x and len(rows) == 2
+    start = np.array(list(START.values()))
+    assert f.best_cost <= float(np.sum(f.residuals(start) ** 2))
