@@ -17,7 +17,13 @@ customer_id, channel, start, outcome, escalated_from, target_product``
   ``digital_resolution_channels`` / resolved needs. A need's last contact (by
   start, then contact id) decides: resolved, or not (given up or still open);
 * double-counted contacts = rows of ``double_count_channels`` (service_request,
-  counted as digital and as manual) + bot rows escalated to a chat row.
+  counted as digital and as manual) + bot rows escalated to a chat row;
+* repeat calls per caller = phone rows after the first phone row of the same
+  need (redials, calling again about the same matter) / customers who called.
+
+:func:`monthly_table` gives the volumes and these metrics per calendar month
+(by the start of each contact), and the mean handle time of answered calls
+when the log has ``handle_s`` (simulated logs do).
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ from sim.journey_spec import CHANNELS
 from sim.validate import from_dict
 
 __all__ = ["LOG_COLUMNS", "LOG_OUTCOMES", "MetricDefinitions", "LogError", "read_contact_log",
-           "validate_log", "log_metrics", "volumes", "METRIC_KEYS", "load_definitions"]
+           "validate_log", "log_metrics", "volumes", "monthly_table", "METRIC_KEYS",
+           "load_definitions"]
 
 LOG_COLUMNS = ("contact_id", "need_id", "customer_id", "channel", "start", "outcome",
                "escalated_from", "target_product")
@@ -42,7 +49,7 @@ LOG_COLUMNS = ("contact_id", "need_id", "customer_id", "channel", "start", "outc
 LOG_OUTCOMES = ("resolved", "escalated", "abandoned", "failed", "open")
 METRIC_KEYS = ("needs", "unresolved_needs", "manual_contacts", "double_counted_contacts",
                "online_share_of_contacts", "online_self_service_share",
-               "digital_resolution_share", "contacts_per_need")
+               "digital_resolution_share", "contacts_per_need", "repeat_calls_per_caller")
 _CH = {"metadata": {"choices": CHANNELS}}
 
 
@@ -221,7 +228,33 @@ def log_metrics(df: pd.DataFrame, d: MetricDefinitions | None = None) -> dict:
         "digital_resolution_share": _ratio(
             int(resolving_channel.isin(d.digital_resolution_channels).sum()), int(resolved.sum())),
         "contacts_per_need": _ratio(len(df), needs),
+        "repeat_calls_per_caller": _repeat_calls_per_caller(df),
     }
+
+
+def _repeat_calls_per_caller(df: pd.DataFrame) -> float:
+    calls = df[df["channel"] == "phone"]
+    if calls.empty:
+        return math.nan
+    return (len(calls) - calls["need_id"].nunique()) / calls["customer_id"].nunique()
+
+
+def monthly_table(df: pd.DataFrame, d: MetricDefinitions | None = None) -> pd.DataFrame:
+    """One row per calendar month (``month`` as YYYY-MM, by contact start): the
+    volumes (``<channel>_contacts``, counted as :func:`volumes`), the metrics of
+    :func:`log_metrics` over that month's contacts, and ``phone_handle_mean_s``
+    (mean handle time of answered calls) when the log has ``handle_s``."""
+    rows = []
+    month = df["start"].dt.strftime("%Y-%m")
+    for m, g in df.groupby(month, sort=True, observed=True):
+        row = {"month": m}
+        row.update({f"{k}_contacts": v for k, v in volumes(g).items()})
+        row.update(log_metrics(g, d))
+        if "handle_s" in g.columns:
+            answered = g.loc[(g["channel"] == "phone") & g["handle_s"].notna(), "handle_s"]
+            row["phone_handle_mean_s"] = float(answered.mean()) if len(answered) else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def volumes(df: pd.DataFrame) -> dict:

@@ -19,8 +19,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from analysis import runio
-from analysis.kpis import replication_kpis, summarise
-from analysis.metrics import load_definitions, log_metrics, volumes
+from analysis.kpis import mean_ci, replication_kpis, summarise
+from analysis.metrics import load_definitions, log_metrics, monthly_table, volumes
 from analysis.tables import contacts_frame, intervals_frame
 
 from .model import simulate
@@ -54,13 +54,25 @@ def _progress(rep: int, n: int, started: float, contacts: int) -> None:
           f"{elapsed:.1f} s elapsed, about {left:.0f} s to go", file=sys.stderr, flush=True)
 
 
-def _log_kpis(frame: pd.DataFrame, warmup_s: float, defs, agent_cost_eur: float) -> dict:
-    """Contact-log metrics and volumes of one replication (contacts after the warm-up)."""
+def _log_kpis(frame: pd.DataFrame, warmup_s: float, defs, agent_cost_eur: float):
+    """Contact-log metrics and volumes of one replication (contacts after the warm-up),
+    and its monthly table."""
     log = frame[frame["arrival_s"] >= warmup_s] if warmup_s > 0 else frame
     metrics = log_metrics(log, defs)
     metrics["agent_cost_eur"] = agent_cost_eur
     metrics["cost_per_need_eur"] = agent_cost_eur / metrics["needs"] if metrics["needs"] else None
-    return {"metrics": metrics, "volumes": volumes(log)}
+    return {"metrics": metrics, "volumes": volumes(log)}, monthly_table(log, defs)
+
+
+def monthly_summary(per_rep: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95 % CI half-width (``<column>_ci95``) over replications, per month."""
+    rows = []
+    for month, g in per_rep.groupby("month", sort=True):
+        row = {"month": month, "replications": len(g)}
+        for col in per_rep.columns.drop(["month", "replication"]):
+            row[col], row[f"{col}_ci95"] = mean_ci(g[col].tolist())
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
@@ -70,7 +82,7 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
     targets = {n: ch.answer_target_seconds for n, ch in channels.items()}
     skills = {n: p.skills for n, p in pools.items()}
     costs = {n: p.hourly_cost_eur for n, p in pools.items()}
-    intervals, per_rep = [], []
+    intervals, per_rep, months = [], [], []
     contacts = runio.TableWriter(out_dir / "contacts.parquet") if run.write_contacts else None
     started = time.perf_counter()
     pool = ThreadPoolExecutor(max_workers=1)
@@ -86,7 +98,9 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
             contacts.append(frame)
         rep_kpis, interval_table = side.result()
         cost = sum(p["agent_cost_eur"] for p in rep_kpis["pools"].values())
-        rep_kpis.update(_log_kpis(frame, run.warmup_hours * 3600.0, defs, cost))
+        log_kpis, month_table = _log_kpis(frame, run.warmup_hours * 3600.0, defs, cost)
+        rep_kpis.update(log_kpis)
+        months.append(month_table.assign(replication=rep))
         per_rep.append(rep_kpis)
         intervals.append(interval_table)
         if run.progress:
@@ -95,6 +109,9 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
     if contacts is not None:
         contacts.close()
     runio.write_table(out_dir / "intervals.parquet", pd.concat(intervals, ignore_index=True))
+    months = pd.concat(months, ignore_index=True)
+    runio.write_table(out_dir / "monthly.parquet", months)
+    runio.write_csv(out_dir / "monthly.csv", monthly_summary(months))
     kpis = {"scenario": scenario.name, "seed": seed, "replications": run.replications,
             "hours": run.hours, "warmup_hours": run.warmup_hours,
             "run_seconds": round(time.perf_counter() - started, 3), **summarise(per_rep)}
