@@ -22,7 +22,7 @@ import numpy as np
 from .areas import area_per_bin, step_area_per_bin
 from .tables import _busy_spans, wait_seconds, within_target
 
-__all__ = ["replication_kpis", "summarise", "mean_ci"]
+__all__ = ["replication_kpis", "summarise", "mean_ci", "flatten"]
 
 
 def _ratio(a: float, b: float) -> float:
@@ -122,3 +122,19 @@ def summarise(per_replication: list[dict]) -> dict:
         if block in per_replication[0]:
             result[block] = _summarise_block([r[block] for r in per_replication])
     return result
+
+
+def flatten(rep: dict) -> dict:
+    """One replication's KPIs as one flat row: the metrics under their own names,
+    ``agent_hours`` / ``agent_cost_eur`` in total, ``<channel>.<kpi>`` per agent
+    channel, ``pool.<pool>.<kpi>`` per pool and ``volume.<channel>``."""
+    row = dict(rep.get("metrics", {}))
+    pools = rep.get("pools", {})
+    row["agent_hours"] = sum(p["agent_hours"] for p in pools.values())
+    row["agent_cost_eur"] = sum(p["agent_cost_eur"] for p in pools.values())
+    for name, kpis in rep.get("channels", {}).items():
+        row.update({f"{name}.{k}": v for k, v in kpis.items()})
+    for name, kpis in pools.items():
+        row.update({f"pool.{name}.{k}": v for k, v in kpis.items()})
+    row.update({f"volume.{k}": v for k, v in rep.get("volumes", {}).items()})
+    return row

@@ -2,7 +2,8 @@
 
 A run directory holds ``scenario.yaml`` (the resolved, validated scenario),
 ``run.yaml`` (run settings and seed), ``contacts.parquet``,
-``intervals.parquet`` and, written last, ``kpis.json``. Every file is written
+``intervals.parquet``, ``monthly.parquet``/``.csv``, ``replications.parquet``
+and, written last, ``kpis.json``. Every file is written
 to a temporary name and renamed into place, so a killed run never leaves a
 file that looks complete; ``kpis.json`` present means the run finished.
 A run that stops on a user error leaves ``error.txt`` instead.

@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from analysis import runio
-from analysis.kpis import mean_ci, replication_kpis, summarise
+from analysis.kpis import flatten, mean_ci, replication_kpis, summarise
 from analysis.metrics import load_definitions, log_metrics, monthly_table, volumes
 from analysis.tables import contacts_frame, intervals_frame
 
@@ -112,6 +112,8 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
     months = pd.concat(months, ignore_index=True)
     runio.write_table(out_dir / "monthly.parquet", months)
     runio.write_csv(out_dir / "monthly.csv", monthly_summary(months))
+    reps = pd.DataFrame([{"replication": r, **flatten(k)} for r, k in enumerate(per_rep)])
+    runio.write_table(out_dir / "replications.parquet", reps)
     kpis = {"scenario": scenario.name, "seed": seed, "replications": run.replications,
             "hours": run.hours, "warmup_hours": run.warmup_hours,
             "run_seconds": round(time.perf_counter() - started, 3), **summarise(per_rep)}
