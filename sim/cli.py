@@ -16,6 +16,7 @@ from pathlib import Path
 import hydra
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from analysis import runio
@@ -23,12 +24,14 @@ from analysis.kpis import flatten, mean_ci, replication_kpis, summarise
 from analysis.metrics import load_definitions, log_metrics, monthly_table, volumes
 from analysis.tables import contacts_frame, intervals_frame
 
+from . import __version__
 from .model import simulate
 from .scenario import ConfigError, parse_run, parse_scenario, parse_seed
+from .sweep import RunSlot, progress_line, run_key
 from .validate import to_dict
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-ROOT_KEYS = ("scenario", "run", "seed", "metrics")
+ROOT_KEYS = ("scenario", "run", "seed", "metrics", "study", "base_scenario")
 
 
 def validate_config(cfg: dict):
@@ -123,19 +126,50 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
 def main(cfg: DictConfig) -> None:
-    """Hydra task: validate, run, write. User errors exit with status 2 and no traceback."""
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    """Hydra task: validate, run, write. User errors exit with status 2 and no traceback.
+
+    A single run writes to ``hydra.run.dir``; a job of a multirun is one run
+    of the study in ``hydra.sweep.dir`` (:mod:`sim.sweep`): skipped when that
+    run already finished, else written to a temporary folder and renamed.
+    """
+    hc = HydraConfig.get()
+    out_dir = Path(hc.runtime.output_dir)
     try:
         scenario, run, seed, defs = validate_config(OmegaConf.to_container(cfg, resolve=True))
     except ConfigError as exc:
         runio.write_error(out_dir, str(exc))
         print(f"ccsim: {exc}", file=sys.stderr)
         sys.exit(2)
+    overrides = list(hc.overrides.task)
+    slot = None
+    if hc.mode == RunMode.MULTIRUN:
+        study_dir = Path(hc.sweep.dir)
+        run_settings = {k: v for k, v in to_dict(run).items() if k != "progress"}
+        key = run_key({"scenario": to_dict(scenario), "run": run_settings, "seed": seed,
+                       "metrics": to_dict(defs), "ccsim": __version__})
+        slot = RunSlot(study_dir, scenario.name, key)
+        if slot.done:
+            print(f"[ccsim] already finished, skipped: {slot.final}")
+            _print_progress(study_dir, skipped=True)
+            return
+        out_dir = slot.begin()
     runio.write_yaml(out_dir / "scenario.yaml", to_dict(scenario))
-    runio.write_yaml(out_dir / "run.yaml", {"seed": seed, "run": to_dict(run)})
+    runio.write_yaml(out_dir / "run.yaml", {"seed": seed, "run": to_dict(run),
+                                            "overrides": overrides})
     kpis = run_scenario(scenario, run, seed, out_dir, defs)
+    if slot is not None:
+        slot.commit()
+        out_dir = slot.final
     print(summary_text(kpis))
     print(f"[ccsim] results: {out_dir}")
+    if slot is not None:
+        _print_progress(slot.study_dir, skipped=False)
+
+
+def _print_progress(study_dir: Path, skipped: bool) -> None:
+    line = progress_line(study_dir, skipped)
+    if line:
+        print(line, file=sys.stderr, flush=True)
 
 
 def _pct(block: dict, key: str) -> str:

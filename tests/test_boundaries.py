@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ENTRY_POINTS = {"cli.py", "__main__.py", "calibrate.py"}   # command-line tools
+ENTRY_POINTS = {"cli.py", "__main__.py", "calibrate.py", "sweep.py"}   # command-line tools
 
 
 def _imports(path: Path) -> set[str]:

@@ -73,8 +73,9 @@ def test_cli_multirun_sweeps(tmp_path):
                           "run.hours=20", "run.replications=1", f"hydra.sweep.dir={tmp_path}"],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    runs = sorted(tmp_path.glob("*/kpis.json"))
+    runs = sorted(tmp_path.glob("runs/*/kpis.json"))
     assert len(runs) == 2
+    assert len(pd.read_parquet(tmp_path / "summary.parquet")) == 2
 
 
 def test_help_lists_scenarios():

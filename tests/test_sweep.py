@@ -1,0 +1,102 @@
+"""Studies: a sweep writes its runs and summary, and a killed sweep resumes without redoing runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+from conftest import ROOT
+
+TINY = ["run.hours=60", "run.replications=2", "run.progress=false",
+        "run.write_contacts=false"]
+
+
+def _sweep(study_dir, *overrides, scenario="single_queue", **kw):
+    cmd = [sys.executable, "-m", "sim.cli", "-m", f"hydra.sweep.dir={study_dir}", *TINY,
+           f"scenario={scenario}", *overrides]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, **kw)
+
+
+def _finished(study_dir):
+    runs = study_dir / "runs"
+    return sorted(p for p in runs.iterdir() if (p / "kpis.json").exists()) if runs.exists() else []
+
+
+def test_sweep_writes_runs_progress_and_summary(tmp_path):
+    study = tmp_path / "agents"
+    out = _sweep(study, "scenario.queue.agents=12,13,14", "base_scenario=single_queue")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert len(_finished(study)) == 3
+    assert "3/3 runs done" in out.stderr and "0 left" in out.stderr
+    s = pd.read_parquet(study / "summary.parquet")
+    assert list(s["param:scenario.queue.agents"]) == [12, 13, 14]
+    assert s["phone.service_level"].is_monotonic_increasing        # more agents, better service
+    assert s["phone.service_level_ci95"].gt(0).all()
+    assert (study / "summary.csv").exists() and (study / "runs.csv").exists()
+    assert not list((study / "runs").glob(".tmp-*")), "no temporary folder left behind"
+
+
+def test_paired_difference_against_the_base_run(tmp_path):
+    """Runs of one study from two sweeps: the base scenario without swept overrides is the
+    base; the other run's difference is paired replication by replication."""
+    study = tmp_path / "pair"
+    base = _sweep(study, "base_scenario=single_queue")
+    fewer = _sweep(study, "base_scenario=single_queue", "scenario.queue.agents=12")
+    assert base.returncode == 0 and fewer.returncode == 0, fewer.stderr[-2000:]
+    s = pd.read_parquet(study / "summary.parquet").set_index("point")
+    assert list(s.index) == ["", "scenario.queue.agents=12"]
+    assert s.loc["", "phone.service_level_diff"] == 0.0
+    row = s.loc["scenario.queue.agents=12"]
+    assert row["phone.service_level_diff"] < 0
+    assert abs(row["phone.service_level_diff"] - (row["phone.service_level"]
+                                                  - s.loc["", "phone.service_level"])) < 1e-12
+    unpaired = (row["phone.service_level_ci95"] ** 2
+                + s.loc["", "phone.service_level_ci95"] ** 2) ** 0.5
+    assert row["phone.service_level_diff_ci95"] < unpaired, "common random numbers pay off"
+
+
+def test_scenarios_with_different_channels_in_one_summary(tmp_path):
+    out = _sweep(tmp_path / "mixed", "base_scenario=single_queue",
+                 scenario="single_queue,small_centre")
+    assert out.returncode == 0, out.stderr[-2000:]
+    s = pd.read_parquet(tmp_path / "mixed" / "summary.parquet").set_index("scenario")
+    assert s.loc["small_centre", "phone.service_level_diff"] == \
+        s.loc["small_centre", "phone.service_level_diff"]                   # both have phone
+    assert s.loc["small_centre", "chat.service_level_diff"] != \
+        s.loc["small_centre", "chat.service_level_diff"]                    # the base has no chat
+
+
+def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path):
+    points = "scenario.queue.agents=" + ",".join(str(a) for a in range(11, 31))   # 20 runs
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "sim.cli", "-m", f"hydra.sweep.dir={killed}", *TINY,
+           "scenario=single_queue", points]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while len(_finished(killed)) < 5 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {p.name: (p / "kpis.json").stat().st_mtime_ns for p in _finished(killed)}
+    assert 5 <= len(before) < 20, "killed midway"
+    for p in (killed / "runs").iterdir():            # nothing half-written looks finished
+        assert p.name.startswith(".tmp-") or (p / "kpis.json").exists()
+    assert not (killed / "summary.parquet").exists()
+
+    again = _sweep(killed, points)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.stdout.count("already finished, skipped") == len(before)
+    after = {p.name: (p / "kpis.json").stat().st_mtime_ns for p in _finished(killed)}
+    assert len(after) == 20
+    assert all(after[name] == t for name, t in before.items()), "finished runs were not redone"
+    assert not list((killed / "runs").glob(".tmp-*"))
+
+    whole = tmp_path / "whole"
+    assert _sweep(whole, points).returncode == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(killed / "summary.parquet"),
+                                  pd.read_parquet(whole / "summary.parquet"))
