@@ -102,6 +102,7 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
         rep_kpis, interval_table = side.result()
         cost = sum(p["agent_cost_eur"] for p in rep_kpis["pools"].values())
         log_kpis, month_table = _log_kpis(frame, run.warmup_hours * 3600.0, defs, cost)
+        log_kpis["metrics"]["registered_share_end"] = rec.registered_share_end
         rep_kpis.update(log_kpis)
         months.append(month_table.assign(replication=rep))
         per_rep.append(rep_kpis)

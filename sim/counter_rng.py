@@ -11,7 +11,8 @@ one-stream-per-source discipline holds.
 Slots 0–15 are the journey core's (login, success, detail, come-back, its
 delay, and the Gumbel noise of the choice per option); 16 and up are the agent
 side's (handle time, priority class, patience, guidance, come-back after an
-agent, its delay, redial, redial delay, the delay before moving on).
+agent, its delay, redial, redial delay, the delay before moving on, the
+booked time of an appointment).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ __all__ = ["uniform", "uniforms", "exponential", "exponentials", "contact_draw",
 SLOT_LOGIN, SLOT_SUCCESS, SLOT_DETAIL, SLOT_BACK, SLOT_DELAY, SLOT_GUMBEL = 0, 1, 2, 3, 4, 5
 #  (SLOT_GUMBEL + k: the choice's noise for channel k, + 10 for giving up: slots 5–15)
 (SLOT_HANDLE, SLOT_HANDLE_2, SLOT_PRIORITY, SLOT_PATIENCE, SLOT_GUIDE, SLOT_AGENT_BACK,
- SLOT_RETURN_DELAY, SLOT_REDIAL, SLOT_REDIAL_DELAY, SLOT_SWITCH_DELAY) = range(16, 26)
+ SLOT_RETURN_DELAY, SLOT_REDIAL, SLOT_REDIAL_DELAY, SLOT_SWITCH_DELAY, SLOT_BOOKING) = range(16, 27)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)

@@ -101,16 +101,18 @@ class Journeys:
         self.horizon = horizon_s
         self.queues = {CHANNELS.index(n): q for n, q in queues.items()}
         self._enters = [self.queues[k].enter if k in self.queues else None for k in range(N_CH)]
-        pop = build_population(scenario.customers, horizon_s, streams.rng("customers"))
+        pop = build_population(scenario.customers, horizon_s, streams.rng("customers"),
+                               scenario.guidance_campaign, streams.rng("customers.reminders"))
+        self.join_s = pop.join_s
         self.c_seg = pop.segment.astype(np.int64)
         self.c_api = pop.api.astype(np.int64)
-        self.c_reg = pop.registered.astype(np.int64)
+        self.c_reg = pop.registered_from.astype(float)     # registered from (s; inf: not)
         n = len(self.c_seg)
         self.c_ok = np.full(n, -1, dtype=np.int64)
         self.c_bad = np.full(n, -1, dtype=np.int64)
         self.c_guided = np.zeros(n, dtype=np.int64)
         needs = draw_needs(scenario.needs, scenario.customers, pop, scenario.start_date,
-                           horizon_s, streams)
+                           horizon_s, streams, scenario.proactive_notifications)
         self.need_t = needs.time_s
         self.need_c = needs.customer.astype(np.int64)
         self.need_i = needs.intent.astype(np.int64)
@@ -161,6 +163,11 @@ class Journeys:
         for name, c in ch.items():
             self.fcr[CHANNELS.index(name)] = [by_intent(c.first_contact_resolution, i, 1.0)
                                               for i in intents]
+        for k, gain in ((BOT, sc.bot.containment_gain),
+                        (SUPPORT_SITE, sc.support_site.found_answer_gain),
+                        (SELFSERVICE, sc.guidance_campaign.portal_success_gain)):
+            if k in self.digital:
+                self.success[k] = np.minimum(self.success[k] + gain, 1.0)
         self.esc_factor = np.ones(N_CH)
         for n, c in ch.items():
             self.esc_factor[CHANNELS.index(n)] = c.escalated_handle_factor
@@ -206,6 +213,10 @@ class Journeys:
                 col = N_CH if name == "give_up" else CHANNELS.index(name)
                 self.after[CHANNELS.index(prev) + 1, col] = v
         self.guided_bonus = np.where(IS_DIGITAL, ch.guided_digital_bonus, 0.0)
+        r = sc.restrict_agent_services          # not served by agents: never chosen there
+        for iname in r.intents:
+            for name in r.channels:
+                self.u0[:, intents.index(iname), CHANNELS.index(name)] = -np.inf
 
     def _availability(self, sc, offered: set, horizon_s: float) -> None:
         """Which channels are open when (a step function of time) and to whom (bit masks)."""
@@ -237,11 +248,13 @@ class Journeys:
             total = portal.hard_to_use_weight + portal.could_not_find_weight
             hard = portal.hard_to_use_weight / total if total > 0 else 1.0
         handover = bot is not None and bot.handover != "none" and CHAT in self.queues
+        appointment = self.s.channels.get("appointment")
         return np.array([ch.success_bonus, ch.failure_penalty, ch.give_up_utility,
                          ch.give_up_per_attempt, ch.max_attempts, self.chat_login_from,
                          webshop.target_product_share if webshop else 1.0, hard,
                          1.0 if handover else 0.0,
-                         self.s.needs.return_delay_hours * HOUR, self.horizon])
+                         self.s.needs.return_delay_hours * HOUR, self.horizon,
+                         appointment.lead_time_hours * HOUR if appointment else 0.0])
 
     def _buffers(self, capacity: int) -> None:
         """Output buffers of the compiled core, for batches of up to ``capacity`` needs."""
@@ -404,6 +417,11 @@ class Journeys:
             log.guided.add(cid)
         At(self.env, max(t - self.env._now, 0.0), self._enters[k], (cid, patience))
 
+    def registered_share(self, t: float) -> float:
+        """Share of the accounts that have joined by t that are registered at t."""
+        joined = self.join_s <= t
+        return float((self.c_reg[joined] <= t).mean()) if joined.any() else math.nan
+
     def _learn(self) -> None:
         """What customers learned from agent contacts answered since the last choice."""
         buf = self._answered
@@ -419,7 +437,7 @@ class Journeys:
         if log.guided:
             g = np.array([c in log.guided for c in cids.tolist()], dtype=bool)
             self.c_guided[cust[g]] = 1
-            self.c_reg[cust[g]] = 1
+            self.c_reg[cust[g]] = np.minimum(self.c_reg[cust[g]], self.env._now)
 
     def _comes_back(self, ev) -> None:
         need, k, attempt = ev._value

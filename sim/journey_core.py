@@ -19,7 +19,16 @@ import math
 import numpy as np
 from numba import njit
 
-from .counter_rng import SLOT_BACK, SLOT_DELAY, SLOT_DETAIL, SLOT_GUMBEL, SLOT_LOGIN, SLOT_SUCCESS, uniform
+from .counter_rng import (
+    SLOT_BACK,
+    SLOT_BOOKING,
+    SLOT_DELAY,
+    SLOT_DETAIL,
+    SLOT_GUMBEL,
+    SLOT_LOGIN,
+    SLOT_SUCCESS,
+    uniform,
+)
 
 __all__ = ["advance", "N_OUT"]
 
@@ -33,11 +42,31 @@ N_OUT = 4
 def _mask(c, t, c_reg, c_api, breaks, time_mask, cust_mask, chat_login_from):
     """Bit mask of the channels customer c can use at time t."""
     m = time_mask[np.searchsorted(breaks, t, side="right") - 1]
-    reg = c_reg[c]
+    reg = 1 if t >= c_reg[c] else 0
     m &= cust_mask[reg * 2 + c_api[c]]
     if reg == 0 and t >= chat_login_from:
         m &= ~(1 << CHAT)
     return m
+
+
+@njit(cache=True)
+def booked_time(t, u, k, breaks, time_mask):
+    """The time of a contact booked in channel k for t or later: t if k is open then,
+    else evenly (uniform u) over k's next opening window; inf if none."""
+    n = breaks.shape[0]
+    i = np.searchsorted(breaks, t, side="right") - 1
+    if (time_mask[i] >> k) & 1:
+        return t
+    j = i + 1
+    while j < n and not (time_mask[j] >> k) & 1:
+        j += 1
+    if j >= n:
+        return np.inf
+    m = j
+    while m + 1 < n and (time_mask[m + 1] >> k) & 1:
+        m += 1
+    end = breaks[m + 1] if m + 1 < n else breaks[j] + 86400.0
+    return breaks[j] + u * (end - breaks[j])
 
 
 @njit(cache=True)
@@ -88,9 +117,10 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
     ``par``: success bonus, failure penalty, give-up utility, give-up per
     attempt, max attempts, logged-in-only chat from (s), webshop target share,
     hard-to-use share, bot hand-over on (>0), mean return delay (s), end of
-    the run (s). A customer whose next step would fall at or after the end of
-    the run takes none: the contact before it is left OPEN (the matter was
-    still open when the run ended), not escalated to a contact that never comes.
+    the run (s), appointment lead time (s; the call is at the booked time).
+    A customer whose next step would fall at or after the end of the run
+    takes none: the contact before it is left OPEN (the matter was still open
+    when the run ended), not escalated to a contact that never comes.
     Outputs, counted in ``counts``: digital contact rows ``d_*`` (ids
     ``base_id + row``); agent requests ``a_req`` (channel, need, attempt,
     escalated_from, failed channel, bot hand-over flag) at times ``a_t``;
@@ -127,6 +157,13 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
                     marks[nm] = esc
                     nm += 1
             if not is_digital[k]:
+                if k == APPOINTMENT and par[11] > 0:     # the booked time, lead time ahead
+                    t = booked_time(t + par[11], uniform(key, need, attempt, SLOT_BOOKING), k,
+                                    breaks, time_mask)
+                    if t >= par[10]:                    # after the end of the run: still open
+                        if esc >= base_id:
+                            d_outcome[esc - base_id] = OPEN
+                        break
                 a_req[na, 0] = k
                 a_req[na, 1] = need
                 a_req[na, 2] = attempt
@@ -178,7 +215,7 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
             c_bad[c] = k
             if k == BOT and par[8] > 0 and t_end < par[10]:
                 m_end = _mask(c, t_end, c_reg, c_api, breaks, time_mask, cust_mask, par[5])
-                if (m_end >> CHAT) & 1:
+                if (m_end >> CHAT) & 1 and u0[c_seg[c], intent, CHAT] > -np.inf:
                     d_outcome[row] = ESCALATED
                     a_req[na, 0] = CHAT
                     a_req[na, 1] = need

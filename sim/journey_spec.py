@@ -260,3 +260,60 @@ class Digital:
     webshop: Webshop | None = None
     api: DigitalChannel | None = None
     user_admin: DigitalChannel | None = None
+
+
+# ------------------------------------------------------------------ levers
+# What-if levers of the 2023 scenarios (scenarios/README.md). Each defaults to
+# "no change", so a scenario without them runs as before.
+
+@dataclass(frozen=True)
+class BotLever:
+    """A better chatbot: ``containment_gain`` is added to its success (containment)
+    for every intent, capped at 1 (``digital.bot.handover`` sets the hand-over)."""
+
+    containment_gain: float = field(default=0.0, metadata=_PROB)
+
+
+@dataclass(frozen=True)
+class SupportSiteLever:
+    """A better support site: ``found_answer_gain`` is added to its success
+    ("found an answer") for every intent, capped at 1."""
+
+    found_answer_gain: float = field(default=0.0, metadata=_PROB)
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """Chosen ``intents`` are no longer served in the agent ``channels``: customers
+    with such a need never choose them, and the bot does not hand it over to chat."""
+
+    intents: tuple[str, ...] = ()
+    channels: tuple[str, ...] = field(default=("phone", "appointment", "chat",
+                                               "service_request"),
+                                      metadata={"choices": CHANNELS[:4]})
+
+
+@dataclass(frozen=True)
+class ProactiveNotifications:
+    """Customers told in advance of billing and product changes need less contact:
+    needs of ``intents`` fall by ``need_reduction``, and the extra needs of dated
+    events (``needs.events``, need_factor above 1) by ``event_need_reduction``."""
+
+    intents: tuple[str, ...] = ()
+    need_reduction: float = field(default=0.0, metadata=_PROB)
+    event_need_reduction: float = field(default=0.0, metadata=_PROB)
+
+
+@dataclass(frozen=True)
+class GuidanceCampaign:
+    """Guidance to self-service. A registration invitation when an account is created
+    adds ``invitation_registration_gain`` to the registered share of new accounts; a
+    reminder ``reminder_days`` after joining registers ``reminder_registration_share``
+    of those still unregistered; how-to videos and a guided tour on first login add
+    ``portal_success_gain`` to the portal's success. (Agents guiding callers are
+    ``channels.phone.guidance_*``.)"""
+
+    invitation_registration_gain: float = field(default=0.0, metadata=_PROB)
+    reminder_days: float = field(default=14.0, metadata=_NONNEG)
+    reminder_registration_share: float = field(default=0.0, metadata=_PROB)
+    portal_success_gain: float = field(default=0.0, metadata=_PROB)

@@ -50,6 +50,7 @@ class RunRecords:
     intents: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()
     needs: int = 0
+    registered_share_end: float = math.nan   # accounts registered for self-service at the end
 
 
 def _draws(streams: Streams, name: str, spec) -> dict:
@@ -129,4 +130,5 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int) 
         intents=tuple(scenario.needs.intents) if journeys else (),
         segments=tuple(scenario.customers.segments) if journeys else (),
         needs=first_need,
+        registered_share_end=journeys.registered_share(horizon) if journeys else math.nan,
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrivals import calendar_hours
-from .journey_spec import Customers, Needs
+from .journey_spec import Customers, GuidanceCampaign, Needs, ProactiveNotifications
 
 __all__ = ["Population", "build_population", "NeedArrivals", "draw_needs", "day_index",
            "HOURS_PER_YEAR"]
@@ -30,28 +30,44 @@ def day_index(start_date: str, date: str) -> int:
 
 @dataclass(frozen=True)
 class Population:
-    """Accounts: segment code, registered, API integration, joining time (s; 0 = from the start)."""
+    """Accounts: segment code, registered, API integration, joining time (s; 0 = from
+    the start), and the time from which each is registered (s; inf: not during the run)."""
 
     segment: np.ndarray
     registered: np.ndarray
     api: np.ndarray
     join_s: np.ndarray
+    registered_from: np.ndarray
 
 
-def build_population(spec: Customers, horizon_s: float, rng: np.random.Generator) -> Population:
-    """Existing accounts plus accounts created at a steady rate during the run."""
+def build_population(spec: Customers, horizon_s: float, rng: np.random.Generator,
+                     campaign: GuidanceCampaign | None = None,
+                     reminder_rng: np.random.Generator | None = None) -> Population:
+    """Existing accounts plus accounts created at a steady rate during the run.
+
+    A guidance ``campaign`` raises the registered share of new accounts (the
+    invitation) and registers some of the rest ``reminder_days`` after they
+    join (the reminder, drawn from ``reminder_rng``); the same uniforms decide
+    registration with or without it, so scenarios share their customers.
+    """
     seg = list(spec.segments.values())
     n_new = rng.poisson(spec.new_accounts_per_year * horizon_s / 3600.0 / HOURS_PER_YEAR)
     n = spec.accounts + n_new
     join = np.r_[np.zeros(spec.accounts), np.sort(rng.random(n_new) * horizon_s)]
     shares = np.array([s.share for s in seg])
     segment = np.searchsorted(np.cumsum(shares / shares.sum())[:-1], rng.random(n), side="right")
-    reg_share = np.where(np.arange(n) < spec.accounts,
-                         np.array([s.registered_share for s in seg])[segment],
-                         np.array([s.new_registered_share for s in seg])[segment])
+    new = np.arange(n) >= spec.accounts
+    gain = campaign.invitation_registration_gain if campaign else 0.0
+    reg_share = np.where(new, np.minimum(np.array([s.new_registered_share for s in seg])[segment]
+                                         + gain, 1.0),
+                         np.array([s.registered_share for s in seg])[segment])
     registered = rng.random(n) < reg_share
     api = rng.random(n) < np.array([s.api_share for s in seg])[segment]
-    return Population(segment.astype(np.int8), registered, api, join)
+    registered_from = np.where(registered, join, np.inf)
+    if campaign is not None and campaign.reminder_registration_share > 0 and reminder_rng:
+        reminded = new & ~registered & (reminder_rng.random(n) < campaign.reminder_registration_share)
+        registered_from[reminded] = join[reminded] + campaign.reminder_days * 86400.0
+    return Population(segment.astype(np.int8), registered, api, join, registered_from)
 
 
 @dataclass(frozen=True)
@@ -95,13 +111,20 @@ def _event_multipliers(needs: Needs, start_date: str, n_hours: int) -> np.ndarra
 
 
 def draw_needs(needs: Needs, customers: Customers, pop: Population, start_date: str,
-               horizon_s: float, streams) -> NeedArrivals:
+               horizon_s: float, streams,
+               notify: ProactiveNotifications | None = None) -> NeedArrivals:
     """Needs of the run: per hour and intent a Poisson count, then a customer each.
 
     Rate in hour h for intent i: Σ_segments active accounts × needs_per_year /
     8760 × profile(h) × day factor × intent share × event multipliers. The
     customer is drawn in proportion to the segments' need rates among accounts
     that have joined by then.
+
+    Proactive notifications (``notify``) then drop needs: of their intents with
+    probability ``need_reduction``, and of an event's extra needs (the part
+    above 1 of its need factor) with ``event_need_reduction``. Every need
+    draws its uniform from its own stream whether or not a scenario thins, so
+    the needs that remain are the same needs as without notifications.
     """
     n_hours = math.ceil(horizon_s / 3600.0)
     seg = list(customers.segments.values())
@@ -113,7 +136,8 @@ def draw_needs(needs: Needs, customers: Customers, pop: Population, start_date: 
     base = seg_rate.sum(axis=1) * _profile(needs, start_date, n_hours) * days[np.arange(n_hours) // 24]
     shares = np.array([i.share for i in needs.intents.values()])
     lengths = np.clip(horizon_s - hour_start, 0.0, 3600.0) / 3600.0
-    lam = base[:, None] * shares[None, :] * _event_multipliers(needs, start_date, n_hours)
+    events = _event_multipliers(needs, start_date, n_hours)
+    lam = base[:, None] * shares[None, :] * events
     rng = streams.rng("needs.arrivals")
     counts = rng.poisson(lam * lengths[:, None])
     hour_of = np.repeat(np.repeat(np.arange(n_hours), len(shares)), counts.ravel())
@@ -123,6 +147,15 @@ def draw_needs(needs: Needs, customers: Customers, pop: Population, start_date: 
     t, intent, hour_of = t[order], intent[order], hour_of[order]
     customer = _pick_customers(t, hour_of, seg_rate, per_seg, pop, streams.rng("needs.customer"))
     keep = customer >= 0
+    if notify is not None and (notify.need_reduction > 0 or notify.event_need_reduction > 0):
+        names = list(needs.intents)
+        drop = np.zeros(len(t))
+        listed = np.isin(intent, [names.index(i) for i in notify.intents])
+        drop[listed] = notify.need_reduction
+        f = events[hour_of, intent]
+        extra = np.where(f > 1.0, (f - 1.0) / f, 0.0) * notify.event_need_reduction
+        drop = 1.0 - (1.0 - drop) * (1.0 - extra)
+        keep &= streams.rng("needs.notifications").random(len(t)) >= drop
     return NeedArrivals(t[keep], customer[keep], intent[keep].astype(np.int8))
 
 

@@ -25,10 +25,15 @@ from dataclasses import dataclass, field
 
 from .journey_spec import (
     CHANNELS,
+    BotLever,
     Choice,
     Customers,
     Digital,
+    GuidanceCampaign,
     Needs,
+    ProactiveNotifications,
+    Restriction,
+    SupportSiteLever,
     date_problems,
 )
 from .validate import ConfigError, fail_if, from_dict
@@ -160,6 +165,8 @@ class AgentChannel:
     longer call; the customer registers and leans digital afterwards);
     ``open_line_until`` ends open phone lines on that date. Chat: from
     ``logged_in_only_from`` only customers logged in to the portal can chat.
+    Appointment: a booked call takes place ``lead_time_hours`` after booking or
+    later, at a time drawn evenly over the first opening window from then.
     """
 
     arrivals_per_hour: float = field(default=0.0, metadata=_NONNEG)
@@ -178,6 +185,7 @@ class AgentChannel:
     guidance_from: str | None = None
     open_line_until: str | None = None
     logged_in_only_from: str | None = None
+    lead_time_hours: float = field(default=0.0, metadata=_NONNEG)
 
     def problems(self, key: str) -> list[str]:
         total = sum(self.priority_shares)
@@ -220,6 +228,11 @@ class Scenario:
     needs: Needs | None = None
     choice: Choice | None = None
     digital: Digital = Digital()
+    bot: BotLever = BotLever()
+    support_site: SupportSiteLever = SupportSiteLever()
+    restrict_agent_services: Restriction = Restriction()
+    proactive_notifications: ProactiveNotifications = ProactiveNotifications()
+    guidance_campaign: GuidanceCampaign = GuidanceCampaign()
 
     @property
     def has_journeys(self) -> bool:
@@ -265,6 +278,13 @@ class Scenario:
         for where, values in per_intent:
             out += [f"{key}.{where}.{k} is not an intent; allowed: {', '.join(sorted(intents))}"
                     for k in values if k not in intents]
+        for where, values in (("restrict_agent_services.intents",
+                               self.restrict_agent_services.intents),
+                              ("proactive_notifications.intents",
+                               self.proactive_notifications.intents)):
+            out += [f"{key}.{where}: {k!r} is not an intent; allowed: "
+                    f"{', '.join(sorted(intents - {'default'}))}"
+                    for k in values if k not in intents - {"default"}]
         return out
 
     def agent_model(self) -> tuple[dict[str, AgentChannel], dict[str, Pool]]:
