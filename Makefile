@@ -15,7 +15,6 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	rm -rf results/demo
 	$(BIN)/ccsim --config-name demo -m
 	$(BIN)/python -m analysis.report results/demo
 
@@ -29,4 +28,4 @@ lint: install
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) results/runs results/sweeps results/demo .pytest_cache .hypothesis
+	rm -rf $(VENV) results/runs results/sweeps results/demo results/sweep_* .pytest_cache .hypothesis
