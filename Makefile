@@ -11,7 +11,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
 	touch $(STAMP)
 
 demo: install
@@ -23,6 +23,7 @@ test: install
 
 bench: install
 	$(BIN)/python tests/bench_engine.py
+	$(BIN)/python tests/bench_sweep.py
 
 lint: install
 	$(BIN)/ruff check .

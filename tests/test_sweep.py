@@ -9,6 +9,7 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 from conftest import ROOT
 
 TINY = ["run.hours=60", "run.replications=2", "run.progress=false",
@@ -100,3 +101,27 @@ def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path):
     assert _sweep(whole, points).returncode == 0
     pd.testing.assert_frame_equal(pd.read_parquet(killed / "summary.parquet"),
                                   pd.read_parquet(whole / "summary.parquet"))
+
+
+def test_local_parallel_and_ray_launchers_give_the_same_summary(tmp_path):
+    """The same sweep on the basic (one process), joblib (all cores) and Ray (a local
+    cluster) launchers: the same runs and the same summary."""
+    points = "scenario.queue.agents=12,13,14"
+    summaries = {}
+    launchers = ["basic", "joblib"]
+    missing = None
+    try:
+        import hydra_plugins.hydra_ray_launcher  # noqa: F401
+        import ray  # noqa: F401
+        launchers.append("ray")
+    except ImportError as exc:
+        missing = f"Ray launcher not tested: {exc}; make test installs the extra (.[ray])"
+    for launcher in launchers:
+        study = tmp_path / launcher
+        out = _sweep(study, points, f"hydra/launcher={launcher}", timeout=600)
+        assert out.returncode == 0, (launcher, out.stderr[-3000:])
+        summaries[launcher] = pd.read_parquet(study / "summary.parquet")
+    for launcher in launchers[1:]:
+        pd.testing.assert_frame_equal(summaries["basic"], summaries[launcher])
+    if missing:
+        pytest.skip(missing)
