@@ -240,6 +240,7 @@ class Fit:
         self.jobs = max(1, int(jobs))
         overrides = [*spec.overrides, f"seed={spec.seed}"]
         self.base = compose(spec.scenario, overrides)
+        self.config([p.start for p in spec.parameters])     # bad parameter paths fail now
         self.wanted = [t.figure for t in spec.targets]
         self.reference = None
         if spec.reference:

@@ -89,7 +89,7 @@ def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path):
         assert p.name.startswith(".tmp-") or (p / "kpis.json").exists()
     assert not (killed / "summary.parquet").exists()
 
-    again = _sweep(killed, points)
+    again = _sweep(killed, points, "hydra/launcher=joblib")
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.count("already finished, skipped") == len(before)
     after = {p.name: (p / "kpis.json").stat().st_mtime_ns for p in _finished(killed)}
@@ -98,7 +98,7 @@ def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path):
     assert not list((killed / "runs").glob(".tmp-*"))
 
     whole = tmp_path / "whole"
-    assert _sweep(whole, points).returncode == 0
+    assert _sweep(whole, points, "hydra/launcher=joblib").returncode == 0
     pd.testing.assert_frame_equal(pd.read_parquet(killed / "summary.parquet"),
                                   pd.read_parquet(whole / "summary.parquet"))
 

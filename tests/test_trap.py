@@ -1,4 +1,4 @@
-"""The metric trap, searched by a sweep (a smaller unit than conf/trap.yaml, same grid).
+"""The metric trap, searched by a sweep (a smaller unit and grid than conf/trap.yaml).
 
 Pushing customers to try the bot and the support site first raises the
 company metric, which counts every digital attempt. The sweep asks whether it
@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-GRID = ["scenario.choice.channel_constant.bot=0.469651,2,3,4,5",
-        "scenario.choice.channel_constant.support_site=0.832983,2,3"]
+GRID = ["scenario.choice.channel_constant.bot=0.469651,3,5",
+        "scenario.choice.channel_constant.support_site=0.832983,3"]
 SMALL = ["scenario=base_2023", "scenario.customers.accounts=20000",
          "scenario.customers.new_accounts_per_year=2000", "run.hours=2184", "run.replications=1",
          "run.write_contacts=false", "run.progress=false"]
