@@ -44,6 +44,14 @@ def run_kpis(scenario, hours, replications=5, warmup_hours=0.0, seed=7):
     return summarise(per)
 
 
+def run_sweep(study_dir, *overrides: str, timeout: float = 1800):
+    """``ccsim -m hydra.sweep.dir=STUDY overrides…`` in a subprocess, as a user would run it."""
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "sim.cli", "-m", f"hydra.sweep.dir={study_dir}",
+                           *overrides], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

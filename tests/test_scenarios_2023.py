@@ -9,12 +9,9 @@ replication) carry the 95 % CIs that the assertions use.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import run_sweep
 
 SCENARIOS = ["base_2023", "end_open_phone_lines", "improve_bot", "guidance_campaign",
              "support_site_improvement", "proactive_notifications", "restrict_agent_services",
@@ -27,9 +24,7 @@ SMALL = ["scenario.customers.accounts=12000", "scenario.customers.new_accounts_p
 @pytest.fixture(scope="module")
 def summary(tmp_path_factory) -> pd.DataFrame:
     study = tmp_path_factory.mktemp("study_2023")
-    out = subprocess.run([sys.executable, "-m", "sim.cli", "-m", f"hydra.sweep.dir={study}",
-                          "hydra/launcher=joblib", f"scenario={','.join(SCENARIOS)}", *SMALL],
-                         cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    out = run_sweep(study, "hydra/launcher=joblib", f"scenario={','.join(SCENARIOS)}", *SMALL)
     assert out.returncode == 0, out.stderr[-3000:]
     return pd.read_parquet(study / "summary.parquet").set_index("scenario")
 

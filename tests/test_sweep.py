@@ -10,16 +10,14 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_sweep
 
 TINY = ["run.hours=60", "run.replications=2", "run.progress=false",
         "run.write_contacts=false"]
 
 
 def _sweep(study_dir, *overrides, scenario="single_queue", **kw):
-    cmd = [sys.executable, "-m", "sim.cli", "-m", f"hydra.sweep.dir={study_dir}", *TINY,
-           f"scenario={scenario}", *overrides]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, **kw)
+    return run_sweep(study_dir, *TINY, f"scenario={scenario}", *overrides, **kw)
 
 
 def _finished(study_dir):

@@ -8,12 +8,9 @@ can reach 80 % while manual contacts fall by less than 10 % (the trap seed
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import run_sweep
 
 GRID = ["scenario.choice.channel_constant.bot=0.469651,3,5",
         "scenario.choice.channel_constant.support_site=0.832983,3"]
@@ -25,9 +22,7 @@ SMALL = ["scenario=base_2023", "scenario.customers.accounts=20000",
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory) -> pd.DataFrame:
     study = tmp_path_factory.mktemp("trap")
-    out = subprocess.run([sys.executable, "-m", "sim.cli", "-m", f"hydra.sweep.dir={study}",
-                          "hydra/launcher=joblib", *SMALL, *GRID],
-                         cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    out = run_sweep(study, "hydra/launcher=joblib", *SMALL, *GRID)
     assert out.returncode == 0, out.stderr[-3000:]
     s = pd.read_parquet(study / "summary.parquet")
     base = s[(s["param:scenario.choice.channel_constant.bot"] == 0.469651)
