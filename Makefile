@@ -19,7 +19,7 @@ demo: install
 	$(BIN)/python -m analysis.report results/demo
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: install
 	$(BIN)/python tests/bench_engine.py
