@@ -245,9 +245,9 @@ def monthly_table(df: pd.DataFrame, d: MetricDefinitions | None = None) -> pd.Da
     :func:`log_metrics` over that month's contacts, and ``phone_handle_mean_s``
     (mean handle time of answered calls) when the log has ``handle_s``."""
     rows = []
-    month = df["start"].dt.strftime("%Y-%m")
-    for m, g in df.groupby(month, sort=True, observed=True):
-        row = {"month": m}
+    month = df["start"].dt.year * 100 + df["start"].dt.month      # strftime costs 0.9 s a year
+    for m, g in df.groupby(month, sort=True):
+        row = {"month": f"{m // 100:04d}-{m % 100:02d}"}
         row.update({f"{k}_contacts": v for k, v in volumes(g).items()})
         row.update(log_metrics(g, d))
         if "handle_s" in g.columns:

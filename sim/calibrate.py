@@ -193,10 +193,11 @@ def set_path(cfg: dict, path: str, value: float) -> None:
 
 def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.ndarray]:
     """Simulate ``replications`` of the config; each wanted figure per replication."""
-    from analysis.metrics import log_metrics, volumes
+    from analysis.metrics import log_metrics, monthly_table, volumes
     from analysis.tables import contacts_frame
 
     from .cli import validate_config
+    from .journey_spec import CHANNELS
     from .model import simulate
 
     scenario, run, seed, defs = validate_config(cfg)
@@ -207,8 +208,9 @@ def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.nda
         values = {f"volumes.{k}": v for k, v in volumes(frame).items()}
         values.update({f"metrics.{k}": v for k, v in log_metrics(frame, defs).items()})
         if monthly:
-            for month, g in frame.groupby(frame["start"].dt.strftime("%Y-%m"), observed=True):
-                values.update({f"volumes.{k}.{month}": v for k, v in volumes(g).items()})
+            for row in monthly_table(frame, defs).to_dict("records"):
+                values.update({f"volumes.{k}.{row['month']}": row[f"{k}_contacts"]
+                               for k in CHANNELS})
         for f in wanted:
             if f not in values and len(f.split(".")) == 2:
                 raise ConfigError([f"targets.{f}: unknown figure; known: "

@@ -93,3 +93,12 @@ def test_every_simulation_counts_toward_max_evaluations(tmp_path):
     assert x is f.best_x and len(rows) == 2
     start = np.array(list(START.values()))
     assert f.best_cost <= float(np.sum(f.residuals(start) ** 2))
+
+
+def test_monthly_figures_add_up_to_the_year():
+    cfg = compose("baseline", ["scenario.customers.accounts=3000", "run.hours=1500"])
+    months = ["2023-01", "2023-02", "2023-03"]
+    got = figures(cfg, 1, ["volumes.bot", *(f"volumes.bot.{m}" for m in months),
+                           "volumes.bot.2024-05"])
+    assert got["volumes.bot"][0] == sum(got[f"volumes.bot.{m}"][0] for m in months) > 0
+    assert got["volumes.bot.2024-05"][0] == 0, "a month outside the run counts 0"
