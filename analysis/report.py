@@ -90,6 +90,44 @@ def _run_section(run_dir: Path, root: Path) -> list[str]:
     return lines
 
 
+# (key, label, value format, difference format, scale of the difference): shares differ in pp
+STUDY_COLUMNS = [("online_share_of_contacts", "company metric", "{:.1%}", "{:+.2f} pp", 100),
+                 ("online_self_service_share", "thesis metric", "{:.1%}", "{:+.2f} pp", 100),
+                 ("digital_resolution_share", "digital resolution", "{:.1%}", "{:+.2f} pp", 100),
+                 ("manual_contacts", "manual contacts", "{:,.0f}", "{:+,.0f}", 1),
+                 ("agent_cost_eur", "agent cost (EUR)", "{:,.0f}", "{:+,.0f}", 1)]
+
+
+def _study_section(root: Path) -> list[str]:
+    """The study's summary (``summary.parquet``): each point against the base, paired."""
+    import pandas as pd
+
+    path = root / "summary.parquet"
+    if not path.exists():
+        return []
+    s = pd.read_parquet(path)
+    lines = ["## The study: every point against the base", "",
+             "Mean over replications, then in brackets the paired difference to the base run "
+             "(same seed, replication by replication) ± 95 % CI half-width; P(≥ 80 %): share of "
+             "replications whose company metric reaches the 80 % target.", "",
+             "| point | " + " | ".join(c[1] for c in STUDY_COLUMNS) + " | P(≥ 80 %) |",
+             "|---" * (len(STUDY_COLUMNS) + 2) + "|"]
+    for _, r in s.iterrows():
+        cells = []
+        for key, _, fmt, dfmt, scale in STUDY_COLUMNS:
+            text = fmt.format(r[key]) if key in r and r[key] == r[key] else "–"
+            d, h = r.get(f"{key}_diff"), r.get(f"{key}_diff_ci95")
+            if d is not None and d == d:
+                ci = dfmt.format(h * scale).lstrip("+") if h == h else ""
+                text += f" ({dfmt.format(d * scale)}" + (f" ± {ci})" if ci else ")")
+            cells.append(text)
+        p80 = r.get("p_company_metric_reaches_80")
+        label = r["point"] or r["scenario"]
+        lines.append(f"| {label} | " + " | ".join(cells)
+                     + f" | {'–' if p80 is None or p80 != p80 else f'{p80:.0%}'} |")
+    return lines + [""]
+
+
 def build_report(root: Path) -> Path:
     """Write ``root/report.md`` from the runs below ``root``; return its path."""
     root = Path(root)
@@ -101,6 +139,7 @@ def build_report(root: Path) -> Path:
     if incomplete:
         lines += ["**Incomplete runs (no kpis.json):** "
                   + ", ".join(f"`{d.relative_to(root)}`" for d in incomplete), ""]
+    lines += _study_section(root)
     for d in configs:
         if d not in incomplete:
             lines += _run_section(d, root)

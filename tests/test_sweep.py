@@ -37,6 +37,10 @@ def test_sweep_writes_runs_progress_and_summary(tmp_path):
     assert s["phone.service_level_ci95"].gt(0).all()
     assert (study / "summary.csv").exists() and (study / "runs.csv").exists()
     assert not list((study / "runs").glob(".tmp-*")), "no temporary folder left behind"
+    from analysis.report import build_report
+    report = build_report(study).read_text()
+    assert "## The study: every point against the base" in report
+    assert sum(f"| scenario.queue.agents={a} |" in report for a in (12, 13, 14)) == 3
 
 
 def test_paired_difference_against_the_base_run(tmp_path):
