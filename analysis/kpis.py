@@ -22,7 +22,8 @@ import numpy as np
 from .areas import area_per_bin, step_area_per_bin
 from .tables import _busy_spans, wait_seconds, within_target
 
-__all__ = ["replication_kpis", "summarise", "mean_ci", "flatten"]
+__all__ = ["replication_kpis", "summarise", "mean_ci", "flatten", "pool_totals",
+           "per_group_mean_ci"]
 
 
 def _ratio(a: float, b: float) -> float:
@@ -114,9 +115,7 @@ def summarise(per_replication: list[dict]) -> dict:
         names = per_replication[0][block]
         result[block] = {n: _summarise_block([r[block][n] for r in per_replication])
                          for n in names}
-    totals = [{"agent_hours": sum(p["agent_hours"] for p in r["pools"].values()),
-               "agent_cost_eur": sum(p["agent_cost_eur"] for p in r["pools"].values())}
-              for r in per_replication]
+    totals = [pool_totals(r) for r in per_replication]
     result["totals"] = _summarise_block(totals)
     for block in ("metrics", "volumes"):
         if block in per_replication[0]:
@@ -124,14 +123,34 @@ def summarise(per_replication: list[dict]) -> dict:
     return result
 
 
+def pool_totals(rep: dict) -> dict:
+    """Staffed agent hours and their cost over every pool of one replication."""
+    pools = rep.get("pools", {}).values()
+    return {"agent_hours": sum(p["agent_hours"] for p in pools),
+            "agent_cost_eur": sum(p["agent_cost_eur"] for p in pools)}
+
+
+def per_group_mean_ci(frame, by: str, drop: tuple = ()):
+    """Per value of column ``by``: ``replications`` (rows), and the mean and 95 % CI
+    half-width (``<column>_ci95``) of every other column except ``drop``."""
+    import pandas as pd
+
+    rows = []
+    for value, g in frame.groupby(by, sort=True):
+        row = {by: value, "replications": len(g)}
+        for col in frame.columns.drop([by, *drop]):
+            row[col], row[f"{col}_ci95"] = mean_ci(g[col].tolist())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def flatten(rep: dict) -> dict:
     """One replication's KPIs as one flat row: the metrics under their own names,
     ``agent_hours`` / ``agent_cost_eur`` in total, ``<channel>.<kpi>`` per agent
     channel, ``pool.<pool>.<kpi>`` per pool and ``volume.<channel>``."""
     row = dict(rep.get("metrics", {}))
+    row.update(pool_totals(rep))
     pools = rep.get("pools", {})
-    row["agent_hours"] = sum(p["agent_hours"] for p in pools.values())
-    row["agent_cost_eur"] = sum(p["agent_cost_eur"] for p in pools.values())
     for name, kpis in rep.get("channels", {}).items():
         row.update({f"{name}.{k}": v for k, v in kpis.items()})
     for name, kpis in pools.items():

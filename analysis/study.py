@@ -76,7 +76,10 @@ def _load(run: Path) -> dict:
 
 def summarise_study(study_dir: Path, base: str = "baseline") -> pd.DataFrame:
     """One row per finished run (sweep point); see the module docstring."""
-    runs = [_load(r) for r in finished_runs(study_dir)]
+    return _summarise([_load(r) for r in finished_runs(study_dir)], base)
+
+
+def _summarise(runs: list[dict], base: str) -> pd.DataFrame:
     if not runs:
         return pd.DataFrame()
     common = set.intersection(*(set(r["overrides"]) for r in runs))   # not swept: same for all
@@ -97,12 +100,12 @@ def summarise_study(study_dir: Path, base: str = "baseline") -> pd.DataFrame:
                 row[f"param:{key.lstrip('+')}"] = _value(value)
         b = bases.get(r["seed"])
         breps = b["reps"].set_index("replication") if b is not None else None
-        common = reps.index.intersection(breps.index) if breps is not None else []
+        paired = reps.index.intersection(breps.index) if breps is not None else []
         for col in reps.columns:
             x = pd.to_numeric(reps[col], errors="coerce")
             row[col], row[f"{col}_ci95"] = mean_ci(list(x))
-            if len(common) and col in breps.columns:
-                d = x.loc[common] - pd.to_numeric(breps[col], errors="coerce").loc[common]
+            if len(paired) and col in breps.columns:
+                d = x.loc[paired] - pd.to_numeric(breps[col], errors="coerce").loc[paired]
                 row[f"{col}_diff"], row[f"{col}_diff_ci95"] = mean_ci(list(d))
             else:
                 row[f"{col}_diff"] = row[f"{col}_diff_ci95"] = math.nan
@@ -115,15 +118,15 @@ def summarise_study(study_dir: Path, base: str = "baseline") -> pd.DataFrame:
 def write_summary(study_dir: Path, base: str = "baseline") -> Path | None:
     """Write ``summary.parquet``, ``summary.csv`` and ``runs.csv``; None if no run finished."""
     study_dir = Path(study_dir)
-    table = summarise_study(study_dir, base)
+    runs = [_load(r) for r in finished_runs(study_dir)]
+    times = pd.DataFrame([{"folder": r["folder"], "point": r["point"], "seed": r["seed"],
+                           "run_seconds": r["run_seconds"]} for r in runs])
+    table = _summarise(runs, base)
     if table.empty:
         return None
     write_table(study_dir / "summary.parquet", table)
     write_csv(study_dir / "summary.csv", table)
-    runs = pd.DataFrame([{"folder": r["folder"], "point": r["point"], "seed": r["seed"],
-                          "run_seconds": r["run_seconds"]}
-                         for r in map(_load, finished_runs(study_dir))])
-    write_csv(study_dir / "runs.csv", runs)
+    write_csv(study_dir / "runs.csv", times)
     return study_dir / "summary.parquet"
 
 

@@ -42,6 +42,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,19 @@ class TargetsFile:
     max_evaluations: int = field(default=60, metadata={"min": 1})
     fit_file: str | None = None
 
+    @cached_property
+    def fitted(self) -> list[Parameter]:
+        """The parameters to fit, in file order."""
+        return [Parameter(path, p.start, p.lower, p.upper, p.tolerance)
+                for path, p in self.parameters.items()]
+
+    @cached_property
+    def goals(self) -> list[Target]:
+        """The figures to match, in file order."""
+        return [Target(fig, "change" if t.change is not None else "value",
+                       t.change if t.change is not None else t.value, t.tolerance)
+                for fig, t in self.targets.items()]
+
     def problems(self, key: str) -> list[str]:
         return (fail_if(not self.parameters, "parameters", {}, "name at least one to fit")
                 + fail_if(not self.targets, "targets", {}, "name at least one figure to match")
@@ -127,36 +141,12 @@ class Target:
     tolerance: float = 0.01
 
 
-@dataclass
-class Spec:
-    name: str
-    scenario: str
-    parameters: list[Parameter]
-    targets: list[Target]
-    reference: str | None = None
-    seed: int = 20231
-    replications: int = 1
-    check_replications: int = 3
-    overrides: list[str] = field(default_factory=list)
-    max_evaluations: int = 60
-    fit_file: str | None = None
-
-
-def parse_spec(data) -> Spec:
+def parse_spec(data) -> TargetsFile:
     """A validated targets file; raises ConfigError naming every bad key."""
     if not isinstance(data, dict):
         raise ConfigError(["the targets file must be a mapping with keys name, scenario, "
                            "parameters, targets (see sim/calibrate.py)"])
-    f = from_dict(TargetsFile, data, "")
-    params = [Parameter(path, p.start, p.lower, p.upper, p.tolerance)
-              for path, p in f.parameters.items()]
-    targets = [Target(fig, "change" if t.change is not None else "value",
-                      t.change if t.change is not None else t.value, t.tolerance)
-               for fig, t in f.targets.items()]
-    return Spec(name=f.name, scenario=f.scenario, parameters=params, targets=targets,
-                reference=f.reference, seed=f.seed, replications=f.replications,
-                check_replications=f.check_replications, overrides=list(f.overrides),
-                max_evaluations=f.max_evaluations, fit_file=f.fit_file)
+    return from_dict(TargetsFile, data, "")
 
 
 # ------------------------------------------------------------ running the model
@@ -236,14 +226,14 @@ class Fit:
     Jacobian are simulated in parallel processes.
     """
 
-    def __init__(self, spec: Spec, progress: bool = True, jobs: int = 1):
+    def __init__(self, spec: TargetsFile, progress: bool = True, jobs: int = 1):
         self.spec = spec
         self.progress = progress
         self.jobs = max(1, int(jobs))
         overrides = [*spec.overrides, f"seed={spec.seed}"]
         self.base = compose(spec.scenario, overrides)
-        self.config([p.start for p in spec.parameters])     # bad parameter paths fail now
-        self.wanted = [t.figure for t in spec.targets]
+        self.config([p.start for p in spec.fitted])     # bad parameter paths fail now
+        self.wanted = [t.figure for t in spec.goals]
         self.reference = None
         if spec.reference:
             self.reference = figures(compose(spec.reference, overrides),
@@ -257,7 +247,7 @@ class Fit:
         import copy
 
         cfg = copy.deepcopy(self.base)
-        for p, v in zip(self.spec.parameters, x):
+        for p, v in zip(self.spec.fitted, x):
             set_path(cfg, p.path, float(v))
         return cfg
 
@@ -288,7 +278,7 @@ class Fit:
             results = [_figures_job(j) for j in jobs]
         for x, raw in zip(todo, results):
             sim = {}
-            for t in self.spec.targets:
+            for t in self.spec.goals:
                 v = raw[t.figure]
                 if t.kind == "change":
                     ref = self.reference[t.figure][:replications]
@@ -303,7 +293,7 @@ class Fit:
                     self.best_x, self.best_cost = x, cost
                 if self.progress:
                     values = ", ".join(f"{p.path.split('.')[-1]}={v:.4g}"
-                                       for p, v in zip(self.spec.parameters, x))
+                                       for p, v in zip(self.spec.fitted, x))
                     worst = int(np.argmax(np.nan_to_num(np.abs(res), nan=np.inf)))
                     print(f"[ccsim-calibrate] evaluation {self.evaluations}/"
                           f"{self.spec.max_evaluations}: {values}; worst residual "
@@ -318,7 +308,7 @@ class Fit:
         return self._cache[self._key(x, replications)]
 
     def _residuals_of(self, sim: dict) -> np.ndarray:
-        return np.array([_residual(t, float(np.mean(sim[t.figure]))) for t in self.spec.targets])
+        return np.array([_residual(t, float(np.mean(sim[t.figure]))) for t in self.spec.goals])
 
     def residuals(self, x) -> np.ndarray:
         return np.nan_to_num(self._residuals_of(self.simulated(x, self.spec.replications)),
@@ -329,7 +319,7 @@ class Fit:
         figures are smooth at that scale (many customers), not below it (each draw is
         a threshold), so scipy's default relative steps would see a flat function."""
         points, steps = [], []
-        for i, p in enumerate(self.spec.parameters):
+        for i, p in enumerate(self.spec.fitted):
             h = p.tolerance if x[i] + p.tolerance <= p.upper else -p.tolerance
             xi = np.array(x, dtype=float)
             xi[i] += h
@@ -349,7 +339,7 @@ def _residual(t: Target, sim: float) -> float:
     return (sim / t.target - 1.0) / t.tolerance if t.target else sim / t.tolerance
 
 
-def fit(spec: Spec, progress: bool = True, jobs: int = 1):
+def fit(spec: TargetsFile, progress: bool = True, jobs: int = 1):
     """Run the search; returns (fitted values, fit table rows, the Fit).
 
     The fitted values are the best point the search simulated (smallest sum of
@@ -358,9 +348,9 @@ def fit(spec: Spec, progress: bool = True, jobs: int = 1):
     from scipy.optimize import least_squares
 
     f = Fit(spec, progress, jobs)
-    x0 = np.array([p.start for p in spec.parameters])
-    lo = np.array([p.lower for p in spec.parameters])
-    hi = np.array([p.upper for p in spec.parameters])
+    x0 = np.array([p.start for p in spec.fitted])
+    lo = np.array([p.lower for p in spec.fitted])
+    hi = np.array([p.upper for p in spec.fitted])
     try:
         if not np.all(np.abs(f.residuals(x0)) <= 1.0):
             least_squares(f.residuals, x0, jac=f.jacobian, bounds=(lo, hi),
@@ -380,7 +370,7 @@ def table(f: Fit, x) -> list[dict]:
 
     sim = f.simulated(x, f.spec.check_replications, counted=False)
     rows = []
-    for t in f.spec.targets:
+    for t in f.spec.goals:
         mean, half = mean_ci(list(sim[t.figure]))
         rows.append({"figure": t.figure, "kind": t.kind, "target": t.target,
                      "simulated": mean, "ci95": half, "tolerance": t.tolerance,
@@ -388,10 +378,10 @@ def table(f: Fit, x) -> list[dict]:
     return rows
 
 
-def diff_yaml(spec: Spec, x) -> str:
+def diff_yaml(spec: TargetsFile, x) -> str:
     """The fitted parameters as a scenario diff (Hydra package ``scenario``)."""
     tree: dict = {}
-    for p, v in zip(spec.parameters, x):
+    for p, v in zip(spec.fitted, x):
         node = tree
         keys = p.path.split(".")
         for k in keys[:-1]:
@@ -402,11 +392,11 @@ def diff_yaml(spec: Spec, x) -> str:
     return head + yaml.safe_dump(tree, sort_keys=False)
 
 
-def _print(rows: list[dict], spec: Spec, x) -> None:
+def _print(rows: list[dict], spec: TargetsFile, x) -> None:
     print(f"[ccsim-calibrate] {spec.name}: {spec.scenario}"
           + (f" against {spec.reference}" if spec.reference else "")
           + f", seed {spec.seed}, {spec.check_replications} replication(s)")
-    for p, v in zip(spec.parameters, x):
+    for p, v in zip(spec.fitted, x):
         print(f"  {p.path} = {v:.4f}  (start {p.start}, bounds [{p.lower}, {p.upper}])")
     print(f"  {'figure':<34} {'target':>12} {'simulated':>12} {'± CI95':>10} {'residual':>9}")
     for r in rows:

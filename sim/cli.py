@@ -20,7 +20,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from analysis import runio
-from analysis.kpis import flatten, mean_ci, replication_kpis, summarise
+from analysis.kpis import flatten, per_group_mean_ci, pool_totals, replication_kpis, summarise
 from analysis.metrics import load_definitions, log_metrics, monthly_table, volumes
 from analysis.tables import contacts_frame, intervals_frame
 
@@ -67,17 +67,6 @@ def _log_kpis(frame: pd.DataFrame, warmup_s: float, defs, agent_cost_eur: float)
     return {"metrics": metrics, "volumes": volumes(log)}, monthly_table(log, defs)
 
 
-def monthly_summary(per_rep: pd.DataFrame) -> pd.DataFrame:
-    """Mean and 95 % CI half-width (``<column>_ci95``) over replications, per month."""
-    rows = []
-    for month, g in per_rep.groupby("month", sort=True):
-        row = {"month": month, "replications": len(g)}
-        for col in per_rep.columns.drop(["month", "replication"]):
-            row[col], row[f"{col}_ci95"] = mean_ci(g[col].tolist())
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
     """Run every replication, write the tables and ``kpis.json`` (last); return the KPIs."""
     defs = defs or load_definitions()
@@ -100,7 +89,7 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
         if contacts is not None:
             contacts.append(frame)
         rep_kpis, interval_table = side.result()
-        cost = sum(p["agent_cost_eur"] for p in rep_kpis["pools"].values())
+        cost = pool_totals(rep_kpis)["agent_cost_eur"]
         log_kpis, month_table = _log_kpis(frame, run.warmup_hours * 3600.0, defs, cost)
         log_kpis["metrics"]["registered_share_end"] = rec.registered_share_end
         rep_kpis.update(log_kpis)
@@ -115,7 +104,8 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
     runio.write_table(out_dir / "intervals.parquet", pd.concat(intervals, ignore_index=True))
     months = pd.concat(months, ignore_index=True)
     runio.write_table(out_dir / "monthly.parquet", months)
-    runio.write_csv(out_dir / "monthly.csv", monthly_summary(months))
+    runio.write_csv(out_dir / "monthly.csv",
+                    per_group_mean_ci(months, "month", drop=("replication",)))
     reps = pd.DataFrame([{"replication": r, **flatten(k)} for r, k in enumerate(per_rep)])
     runio.write_table(out_dir / "replications.parquet", reps)
     kpis = {"scenario": scenario.name, "seed": seed, "replications": run.replications,

@@ -39,4 +39,3 @@ def exponential_sampler(mean: float | None, rng: np.random.Generator) -> Draws:
 def uniform_sampler(rng: np.random.Generator) -> Draws:
     """Uniform(0, 1) draws."""
     return Draws(lambda n: rng.random(n))
-

@@ -344,8 +344,8 @@ class Journeys:
         """Log a batch's agent contacts (``req`` rows: channel, need, attempt,
         escalated_from, failed channel, bot hand-over) and let each arrive at its time t.
 
-        Handle time, priority and patience come from the channel's own streams
-        (:meth:`sim.queues.ChannelQueue.draw`); contacts passed on by the bot or
+        Handle time, priority and patience are counter-based draws of the contact
+        (:meth:`sim.queues.ChannelQueue.draw_keyed`); contacts passed on by the bot or
         the portal take ``escalated_handle_factor`` times longer (a cold bot
         hand-over adds its extra seconds); a phone caller may be guided to
         self-service; whether the matter comes back if an agent answers it is
@@ -353,12 +353,11 @@ class Journeys:
         """
         if len(t) <= SMALL:                         # numpy costs more than it saves here
             for tt, row in sorted(zip(t.tolist(), req.tolist()), key=lambda x: x[0]):
-                if tt < self.horizon:
-                    self._to_agent(*row, tt)
+                self._to_agent(*row, tt)
             return
-        keep = t < self.horizon                     # contacts after the end never arrive
-        order = np.argsort(t[keep], kind="stable")  # ids in order of arrival within a batch
-        req, t = req[keep][order], t[keep][order]
+        # (the core never asks for a contact at or after the end of the run)
+        order = np.argsort(t, kind="stable")        # ids in order of arrival within a batch
+        req, t = req[order], t[order]
         n = len(t)
         k, need, attempt, esc, prev, handed = req.T
         handed = handed > 0

@@ -38,6 +38,8 @@ N_CH = 10
 RESOLVED, FAILED, OPEN, ESCALATED = 0, 2, 3, 4
 #: counters in ``counts``: digital rows, agent requests, come-backs, escalation marks
 N_OUT = 4
+
+
 @njit(cache=True)
 def _mask(c, t, c_reg, c_api, breaks, time_mask, cust_mask, chat_login_from):
     """Bit mask of the channels customer c can use at time t."""

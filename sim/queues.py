@@ -93,16 +93,6 @@ class ChannelQueue:
         prio = bisect.bisect_right(self._cum_shares, self._priority_u()) if self._cum_shares else 0
         return self._handle(), prio, self._patience()
 
-    def draw(self, n: int) -> tuple:
-        """(handle s, priority class, patience s) of the next ``n`` contacts, as arrays.
-
-        The same numbers as ``n`` calls of :meth:`draw_one`; customer journeys
-        log their agent contacts in batches and let each :meth:`enter` later.
-        """
-        u = self._priority_u.many(n) if self._cum_shares else np.zeros(n)
-        prio = np.searchsorted(self._cum_shares, u, side="right") if self._cum_shares else u
-        return self._handle.many(n), prio.astype(np.int64), self._patience.many(n)
-
     def draw_keyed(self, need: np.ndarray, attempt: np.ndarray) -> tuple:
         """(handle s, priority class, patience s) of the contacts (need, attempt), as
         arrays, from counter-based draws under :attr:`key`."""

@@ -10,7 +10,6 @@ The global ``random`` / ``np.random`` state is never used.
 from __future__ import annotations
 
 import zlib
-from itertools import islice
 
 import numpy as np
 
@@ -50,11 +49,3 @@ class Draws:
         except StopIteration:
             self._it = iter(self._fill(self._block).tolist())
             return next(self._it)
-
-    def many(self, n: int) -> np.ndarray:
-        """The next ``n`` numbers at once: the same numbers as ``n`` calls."""
-        out = list(islice(self._it, n))
-        while len(out) < n:
-            self._it = iter(self._fill(self._block).tolist())
-            out += islice(self._it, n - len(out))
-        return np.array(out, dtype=float)

@@ -52,6 +52,15 @@ def run_sweep(study_dir, *overrides: str, timeout: float = 1800):
                            *overrides], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
+def study_summary(study_dir, *overrides: str):
+    """Run a study on every core (:func:`run_sweep`) and return its ``summary.parquet``."""
+    import pandas as pd
+
+    out = run_sweep(study_dir, "hydra/launcher=joblib", *overrides)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return pd.read_parquet(Path(study_dir) / "summary.parquet")
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import run_sweep
+from conftest import study_summary
 
 SCENARIOS = ["base_2023", "end_open_phone_lines", "improve_bot", "guidance_campaign",
              "support_site_improvement", "proactive_notifications", "restrict_agent_services",
@@ -24,9 +24,7 @@ SMALL = ["scenario.customers.accounts=12000", "scenario.customers.new_accounts_p
 @pytest.fixture(scope="module")
 def summary(tmp_path_factory) -> pd.DataFrame:
     study = tmp_path_factory.mktemp("study_2023")
-    out = run_sweep(study, "hydra/launcher=joblib", f"scenario={','.join(SCENARIOS)}", *SMALL)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return pd.read_parquet(study / "summary.parquet").set_index("scenario")
+    return study_summary(study, f"scenario={','.join(SCENARIOS)}", *SMALL).set_index("scenario")
 
 
 def _up(row, col):

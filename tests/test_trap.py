@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import run_sweep
+from conftest import study_summary
 
 GRID = ["scenario.choice.channel_constant.bot=0.469651,3,5",
         "scenario.choice.channel_constant.support_site=0.832983,3"]
@@ -22,9 +22,7 @@ SMALL = ["scenario=base_2023", "scenario.customers.accounts=20000",
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory) -> pd.DataFrame:
     study = tmp_path_factory.mktemp("trap")
-    out = run_sweep(study, "hydra/launcher=joblib", *SMALL, *GRID)
-    assert out.returncode == 0, out.stderr[-3000:]
-    s = pd.read_parquet(study / "summary.parquet")
+    s = study_summary(study, *SMALL, *GRID)
     base = s[(s["param:scenario.choice.channel_constant.bot"] == 0.469651)
              & (s["param:scenario.choice.channel_constant.support_site"] == 0.832983)].iloc[0]
     s["manual_change"] = s["manual_contacts"] / base["manual_contacts"] - 1.0
