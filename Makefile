@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 demo: install
 	$(BIN)/ccsim --config-name demo -m
-	$(BIN)/python -m analysis.report results/demo
+	$(BIN)/ccsim-report results/demo
 
 test: install
 	$(BIN)/python -m pytest -q -n auto

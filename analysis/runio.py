@@ -22,7 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-__all__ = ["write_yaml", "write_table", "write_json", "write_error", "load_kpis", "KPIS_FILE",
+__all__ = ["write_yaml", "write_text", "write_bytes", "write_csv", "write_table", "write_json",
+           "write_error", "load_kpis", "KPIS_FILE",
            "TableWriter"]
 
 KPIS_FILE = "kpis.json"
@@ -45,6 +46,11 @@ def write_yaml(path, data) -> Path:
 def write_text(path, text: str) -> Path:
     """Write a text file atomically."""
     return _atomic(path, lambda p: p.write_text(text))
+
+
+def write_bytes(path, data: bytes) -> Path:
+    """Write a binary file atomically."""
+    return _atomic(path, lambda p: p.write_bytes(data))
 
 
 def write_csv(path, frame: pd.DataFrame) -> Path:

@@ -119,9 +119,9 @@ def write_summary(study_dir: Path, base: str = "baseline") -> Path | None:
     """Write ``summary.parquet``, ``summary.csv`` and ``runs.csv``; None if no run finished."""
     study_dir = Path(study_dir)
     runs = [_load(r) for r in finished_runs(study_dir)]
+    table = _summarise(runs, base)       # also sets each run's point as the summary names it
     times = pd.DataFrame([{"folder": r["folder"], "point": r["point"], "seed": r["seed"],
                            "run_seconds": r["run_seconds"]} for r in runs])
-    table = _summarise(runs, base)
     if table.empty:
         return None
     write_table(study_dir / "summary.parquet", table)

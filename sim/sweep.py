@@ -11,8 +11,9 @@ the rest (stale temporary folders of that key are removed first).
 
 :class:`StudyCallback` (a Hydra callback, ``conf/config.yaml``) counts the
 jobs when the sweep starts, so each job can print a progress line (runs done,
-runs left, time to go), and writes the study summary
-(:mod:`analysis.study`) when the sweep ends.
+runs left, time to go), records them in ``plan.json`` (the base scenario and
+every job's overrides, so the report can name runs still missing), and
+writes the study summary (:mod:`analysis.study`) when the sweep ends.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = ["run_key", "RunSlot", "StudyCallback", "progress_line"]
 
 SWEEP_FILE = ".sweep.json"
 PROGRESS_FILE = ".sweep.progress"
+PLAN_FILE = "plan.json"   # the study's planned runs: the report names what is missing
 
 
 def run_key(parts: dict) -> str:
@@ -94,15 +96,26 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _count_jobs(config) -> int:
-    """How many jobs the basic sweeper makes of this multirun's overrides."""
+def planned_jobs(config) -> list[list[str]]:
+    """The overrides of every job the basic sweeper makes of this multirun's overrides."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     params = config.hydra.sweeper.get("params") or {}
     text = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
     overrides = OverridesParser.create().parse_overrides(text)
-    return sum(len(batch) for batch in BasicSweeper.split_arguments(overrides, None))
+    return [list(job) for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
+
+
+def write_plan(study_dir: Path, plan: list[list[str]], config) -> None:
+    """``plan.json``: the base scenario, the default scenario and every job's overrides."""
+    choices = config.hydra.runtime.get("choices") or {}
+    text = json.dumps({"base_scenario": config.get("base_scenario") or "baseline",
+                       "default_scenario": choices.get("scenario"),
+                       "jobs": plan}, indent=1)
+    tmp = study_dir / f".{PLAN_FILE}.{os.getpid()}"
+    tmp.write_text(text)
+    os.replace(tmp, study_dir / PLAN_FILE)
 
 
 class StudyCallback(Callback):
@@ -111,7 +124,9 @@ class StudyCallback(Callback):
     def on_multirun_start(self, config, **kwargs) -> None:
         study_dir = Path(config.hydra.sweep.dir)
         study_dir.mkdir(parents=True, exist_ok=True)
-        jobs = _count_jobs(config)
+        plan = planned_jobs(config)
+        jobs = len(plan)
+        write_plan(study_dir, plan, config)
         (study_dir / PROGRESS_FILE).write_text("")
         (study_dir / SWEEP_FILE).write_text(json.dumps({"jobs": jobs, "started": time.time()}))
         print(f"[ccsim] study {study_dir.name}: {jobs} runs → {study_dir}", file=sys.stderr,
@@ -126,3 +141,4 @@ class StudyCallback(Callback):
             (study_dir / name).unlink(missing_ok=True)
         if path is not None:
             print(f"[ccsim] study summary: {path}", flush=True)
+            print(f"[ccsim] leadership report: ccsim-report {study_dir}", flush=True)

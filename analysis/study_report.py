@@ -1,0 +1,571 @@
+"""The leadership comparison report of a study: ``ccsim-report STUDY_DIR``.
+
+Reads a study folder (``results/<study>/``: ``summary.parquet``, ``runs.csv``,
+``plan.json`` and the runs' ``scenario.yaml`` and ``monthly.parquet``) and
+writes ``report.html`` — one self-contained page: styles and charts inline,
+no scripts, no network requests — and ``report.pdf`` with the same sections:
+
+1. **Executive summary**: which scenarios reach the 80 % target by the
+   company metric and by the digital resolution share, at what agent cost and
+   service level against the base, with confidence — the answer first;
+2. **Charts** (grey-print readable, units on every axis);
+3. **Tables**: headline metrics with 95 % CIs and the paired difference to
+   the base; cost and service levels; replications and run time;
+4. **Assumptions**: each scenario's diff against the base in words and
+   values, the calibration fit of company X, and the source of each figure.
+
+Every number of a summary row is printed from ``summary.parquet`` (the HTML
+cells carry the column and the exact value, which a test compares). A study
+whose runs are partly missing is reported with its incomplete scenarios named
+(planned runs from ``plan.json``, runs being written as ``runs/.tmp-*``);
+the summary is rebuilt from the finished runs when it is missing or older
+than them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .report_model import CHANNEL_LABELS, Cell, Report, Section, Table
+from .runio import KPIS_FILE
+from .sources import SEEDS, SOURCES
+from .study import COMPANY_METRIC, TARGET, finished_runs, write_summary
+
+__all__ = ["Study", "load_study",
+           "build_report", "write_report", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+AGENT_CHANNELS = ["phone", "appointment", "chat", "service_request"]
+DIGITAL_CHANNELS = ["bot", "support_site", "selfservice", "webshop", "api", "user_admin"]
+METRICS = {"online_share_of_contacts": "company metric",
+           "online_self_service_share": "thesis metric",
+           "digital_resolution_share": "digital resolution",
+           "manual_contacts": "manual contacts a year"}
+
+
+# ---------------------------------------------------------------- formats
+
+def _nan(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def pct(v, digits: int = 1) -> str:
+    return "–" if _nan(v) else f"{v * 100:.{digits}f} %"
+
+
+def pp(v, digits: int = 1) -> str:
+    return "–" if _nan(v) else f"{v * 100:+.{digits}f} pp"
+
+
+def count(v) -> str:
+    return "–" if _nan(v) else f"{v:,.0f}"
+
+
+def signed(v) -> str:
+    return "–" if _nan(v) else f"{v:+,.0f}"
+
+
+def _ci(text: str, half, fmt) -> str:
+    """``text ± half`` in the half-width's unit: "64.5 % ± 0.1 pp", "+18.4 ± 0.1 pp"."""
+    if text == "–" or _nan(half) or half == 0:
+        return text
+    h = fmt(half).lstrip("+")
+    if text.endswith(" pp") and h.endswith(" pp"):
+        text = text[:-3]
+    return f"{text} ± {h}"
+
+
+# ---------------------------------------------------------------- the study
+
+@dataclass
+class Study:
+    dir: Path
+    base: str
+    summary: pd.DataFrame          # one row per finished run, as in summary.parquet
+    labels: dict                   # point -> short label for charts and tables
+    run_dirs: dict                 # point -> run folder
+    run_seconds: dict              # point -> run time in seconds
+    planned: dict                  # scenario -> number of planned runs (plan.json)
+    finished: dict                 # scenario -> number of finished runs
+    incomplete: list               # (scenario, what) of runs planned or started, not finished
+
+    @property
+    def base_row(self):
+        rows = self.summary[(self.summary["scenario"] == self.base) & self._no_params()]
+        return rows.iloc[0] if len(rows) else None
+
+    def points(self) -> list[str]:
+        """The summary's points with the base first, then in the summary's order."""
+        base = self.base_row
+        points = list(self.summary["point"])
+        if base is not None:
+            points.remove(base["point"])
+            points.insert(0, base["point"])
+        return points
+
+    def rows(self):
+        """(point, summary row) in :meth:`points` order."""
+        s = self.summary.set_index("point", drop=False)
+        return [(p, s.loc[p]) for p in self.points()]
+
+    def _no_params(self):
+        params = [c for c in self.summary.columns if c.startswith("param:")]
+        if not params:
+            return pd.Series(True, index=self.summary.index)
+        return self.summary[params].isna().all(axis=1)
+
+    def monthly(self, point: str) -> pd.DataFrame | None:
+        path = self.run_dirs.get(point)
+        if path is None or not (path / "monthly.parquet").exists():
+            return None
+        return pd.read_parquet(path / "monthly.parquet")
+
+    def scenario_config(self, point: str) -> dict:
+        path = self.run_dirs.get(point)
+        return yaml.safe_load((path / "scenario.yaml").read_text()) if path else {}
+
+
+def _label(row) -> str:
+    params = [f"{k[6:].removeprefix('scenario.')}={_short(v)}" for k, v in row.items()
+              if k.startswith("param:") and not _nan(v)]
+    return row["scenario"] + (" · " + ", ".join(params) if params else "")
+
+
+def _short(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _overrides(run_dir: Path) -> list[str]:
+    meta = yaml.safe_load((run_dir / "run.yaml").read_text()) or {}
+    return sorted(o for o in meta.get("overrides", []) if not o.startswith("study="))
+
+
+def _scenario_of(overrides, default) -> str:
+    for o in overrides:
+        if o.startswith("scenario="):
+            return o.partition("=")[2]
+    return default or "?"
+
+
+def _multirun_base(study_dir: Path) -> str | None:
+    """The base scenario Hydra recorded in ``multirun.yaml`` (studies without ``plan.json``)."""
+    path = study_dir / "multirun.yaml"
+    if not path.exists():
+        return None
+    return (yaml.safe_load(path.read_text()) or {}).get("base_scenario")
+
+
+def load_study(study_dir) -> Study:
+    """Read a study folder; rebuild its summary when missing or older than its runs."""
+    study_dir = Path(study_dir)
+    if not study_dir.is_dir():
+        raise FileNotFoundError(f"no such folder: {study_dir}")
+    plan_path = study_dir / "plan.json"
+    plan = json.loads(plan_path.read_text()) if plan_path.exists() else {}
+    if not plan and not (study_dir / "runs").is_dir():
+        raise FileNotFoundError(f"{study_dir} is not a study folder (no runs/ and no plan.json); "
+                                "a study is what `ccsim -m study=NAME …` writes")
+    base = plan.get("base_scenario") or _multirun_base(study_dir) or "baseline"
+    done = finished_runs(study_dir)
+    summary_path = study_dir / "summary.parquet"
+    runs_csv = study_dir / "runs.csv"
+    stale = (not summary_path.exists() or not runs_csv.exists()
+             or set(pd.read_csv(runs_csv)["folder"]) != {r.name for r in done}
+             or any((r / KPIS_FILE).stat().st_mtime > summary_path.stat().st_mtime
+                    for r in done))
+    if done and stale:
+        write_summary(study_dir, base)
+    summary = pd.read_parquet(summary_path) if done else pd.DataFrame(
+        columns=["point", "scenario", "seed", "replications"])
+    times = pd.read_csv(runs_csv) if done else None
+    run_dirs, run_seconds = {}, {}
+    if times is not None:
+        for t in times.itertuples():
+            run_dirs[t.point] = study_dir / "runs" / t.folder
+            run_seconds[t.point] = t.run_seconds
+    labels = {r["point"]: _label(r) for _, r in summary.iterrows()}
+
+    finished = summary["scenario"].value_counts().to_dict()
+    done_overrides = {tuple(_overrides(r)) for r in done}
+    default = plan.get("default_scenario")
+    planned, incomplete = {}, []
+    for job in plan.get("jobs", []):
+        ov = tuple(sorted(o for o in job if not o.startswith("study=")))
+        name = _scenario_of(ov, default)
+        planned[name] = planned.get(name, 0) + 1
+        if ov not in done_overrides:
+            incomplete.append((name, " ".join(ov) or "(no overrides)"))
+    runs = study_dir / "runs"
+    for tmp in sorted(runs.glob(".tmp-*")) if runs.is_dir() else []:
+        name = tmp.name[len(".tmp-"):].rsplit("-", 2)[0]
+        if not any(n == name for n, _ in incomplete):
+            incomplete.append((name, f"started, not finished ({tmp.name})"))
+    return Study(study_dir, base, summary, labels, run_dirs, run_seconds, planned, finished,
+                 incomplete)
+
+
+# ---------------------------------------------------------------- the sections
+
+def _reach(row) -> str:
+    """'yes' when the CI's lower end reaches the target, 'maybe' when the CI covers it, else 'no'."""
+    v, h = row[COMPANY_METRIC], row.get(f"{COMPANY_METRIC}_ci95")
+    return _reach_value(v, h)
+
+
+def _reach_value(v, h) -> str:
+    h = 0.0 if _nan(h) else h
+    if _nan(v):
+        return "no"
+    if v - h >= TARGET:
+        return "yes"
+    return "maybe" if v + h >= TARGET else "no"
+
+
+def _names(labels: list[str], limit: int = 3) -> str:
+    shown = labels[:limit]
+    text = ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1]
+    return text + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+def _service_phrase(study: Study, row) -> str:
+    parts = []
+    base = study.base_row
+    for ch in AGENT_CHANNELS[:3]:
+        col = f"{ch}.service_level"
+        if col not in row or _nan(row[col]) or _nan(row.get(f"{ch}.offered")) \
+                or not row[f"{ch}.offered"]:
+            continue
+        text = f"{CHANNEL_LABELS[ch]} {pct(row[col], 0)}"
+        if base is not None and row["point"] != base["point"] and not _nan(base.get(col)):
+            text += f" (base {pct(base[col], 0)})"
+        parts.append(text)
+    return ", ".join(parts) if parts else "no agent channel with contacts"
+
+
+def executive_summary(study: Study) -> list[str]:
+    """The answer to the 80 % question first, then cost, service, the trap and confidence."""
+    s = study.summary
+    if s.empty:
+        return ["No run of this study has finished yet, so there is no answer to the 80 % "
+                "question; the runs still missing are listed below."]
+    lab = study.labels
+    n = len(s)
+    reps = sorted(set(int(r) for r in s["replications"]))
+    reach = {r["point"]: _reach(r) for _, r in s.iterrows()}
+    yes = [p for p in s["point"] if reach[p] == "yes"]
+    maybe = [p for p in s["point"] if reach[p] == "maybe"]
+    best = s.loc[s[COMPANY_METRIC].idxmax()]
+
+    def cm(p):
+        r = s[s["point"] == p].iloc[0]
+        return (f"{lab[p]} {pct(r[COMPANY_METRIC])}" +
+                (f" (in {pct(r['p_company_metric_reaches_80'], 0)} of replications)"
+                 if "p_company_metric_reaches_80" in r else ""))
+
+    scen = f"the {n} scenario{'s' if n != 1 else ''} studied"
+    if yes:
+        first = (f"By the company's own metric (online share of contacts), "
+                 f"{len(yes)} of {scen} reach{'es' if len(yes) == 1 else ''} the 80 % digital "
+                 f"target: {_names([cm(p) for p in yes])}.")
+    else:
+        first = (f"By the company's own metric (online share of contacts), none of {scen} "
+                 f"reaches the 80 % digital target with confidence; the highest is "
+                 f"{lab[best['point']]} at {pct(best[COMPANY_METRIC])}.")
+    if maybe:
+        first = first[:-1] + (f"; {_names([lab[p] for p in maybe])} "
+                              f"{'is' if len(maybe) == 1 else 'are'} within the confidence "
+                              "interval of it.")
+    dr = "digital_resolution_share"
+    dr_yes = [p for _, r in s.iterrows() if _reach_value(r[dr], r.get(f"{dr}_ci95")) == "yes"
+              for p in [r["point"]]]
+    dbest = s.loc[s[dr].idxmax()]
+    if dr_yes:
+        second = (f"By the share of needs actually resolved digitally, "
+                  f"{_names([f'{lab[p]} ({pct(s[s.point == p].iloc[0][dr])})' for p in dr_yes])} "
+                  f"reach{'es' if len(dr_yes) == 1 else ''} 80 %.")
+    else:
+        second = (f"By the share of needs actually resolved digitally, none reaches 80 %: the "
+                  f"highest is {lab[dbest['point']]} at {pct(dbest[dr])}.")
+    text = [first, second]
+    base = study.base_row
+    pick = s[s["point"] == yes[0]].iloc[0] if yes else best
+    if base is not None and pick["point"] != base["point"]:
+        d, h = pick["agent_cost_eur_diff"], pick.get("agent_cost_eur_diff_ci95")
+        rel = d / base["agent_cost_eur"] if base["agent_cost_eur"] else math.nan
+        verb = "lowers" if d < 0 else "raises"
+        text.append(
+            f"{lab[pick['point']]} {verb} agent cost by {_ci(count(abs(d)), h, count)} EUR a "
+            f"year ({pp(rel).replace(' pp', ' %')}) against the base {lab[base['point']]} "
+            f"({count(base['agent_cost_eur'])} EUR), at the staffing each scenario sets, with "
+            f"service levels {_service_phrase(study, pick)}.")
+        m, md = pick["manual_contacts"], pick["manual_contacts_diff"]
+        text.append(
+            f"The company metric overstates the shift: in {lab[pick['point']]} it reads "
+            f"{pct(pick[COMPANY_METRIC])}, while {pct(pick[dr])} of needs are resolved "
+            f"digitally, the thesis metric is {pct(pick['online_self_service_share'])} and "
+            f"{count(m)} manual contacts a year remain ({signed(md)}, "
+            f"{pp(md / base['manual_contacts'], 0).replace(' pp', ' %')} against the base).")
+    elif base is None:
+        text.append(f"The base scenario {study.base} has no finished run, so no difference "
+                    "against it is shown.")
+    text.append(
+        f"Each figure is the mean of {', '.join(map(str, reps))} replication(s) per scenario; "
+        "± is the 95 % confidence interval, and differences against the base are paired "
+        "replication by replication (the same customers and random numbers), so a difference "
+        "whose interval excludes zero is real for this model.")
+    return [" ".join(text)]
+
+
+def _incomplete_paragraphs(study: Study) -> list[str]:
+    if not study.incomplete:
+        return []
+    by = {}
+    for name, what in study.incomplete:
+        by.setdefault(name, []).append(what)
+    parts = []
+    for name, whats in sorted(by.items()):
+        planned = study.planned.get(name)
+        done = study.finished.get(name, 0)
+        counts = f"{done} of {planned} runs finished" if planned else f"{done} runs finished"
+        parts.append(f"{name} ({counts}; missing: {'; '.join(whats)})")
+    return ["Incomplete study: " + "; ".join(parts) + ". Figures for these scenarios are "
+            "missing or partial; run the same sweep command again to complete them (finished "
+            "runs are skipped)."]
+
+
+def _value_cell(row, key, fmt, ci_fmt=None) -> Cell:
+    v = row.get(key)
+    text = fmt(v)
+    h = row.get(f"{key}_ci95")
+    if ci_fmt and not _nan(h) and text != "–":
+        text = _ci(text, h, ci_fmt)
+    return Cell(text, key, None if _nan(v) else float(v))
+
+
+def _diff_cell(row, key, fmt, is_base) -> Cell:
+    if is_base:
+        return Cell("base")
+    d = row.get(f"{key}_diff")
+    return Cell(_ci(fmt(d), row.get(f"{key}_diff_ci95"), fmt), f"{key}_diff",
+                None if _nan(d) else float(d))
+
+
+def headline_table(study: Study) -> Table:
+    base = study.base_row
+    cols = ["scenario"]
+    rows, points = [], []
+    spec = [("online_share_of_contacts", pct, pp), ("online_self_service_share", pct, pp),
+            ("digital_resolution_share", pct, pp), ("manual_contacts", count, signed)]
+    for key, _, _ in spec:
+        cols += [METRICS[key], "Δ vs base"]
+    cols += ["P(≥ 80 %)"]
+    for _, r in study.rows():
+        is_base = base is not None and r["point"] == base["point"]
+        cells = [Cell(study.labels[r["point"]])]
+        for key, fmt, dfmt in spec:
+            cells += [_value_cell(r, key, fmt, dfmt if fmt is pct else count),
+                      _diff_cell(r, key, dfmt, is_base)]
+        cells.append(_value_cell(r, "p_company_metric_reaches_80", lambda v: pct(v, 0)))
+        rows.append(cells)
+        points.append(r["point"])
+    rows, points = _add_missing_rows(study, rows, points, len(cols))
+    return Table("headline", "Headline metrics per scenario: mean ± 95 % CI over replications; "
+                 "Δ is the paired difference to the base (pp for shares) ± 95 % CI. Company "
+                 "metric: online share of contacts; thesis metric: online self-service share; "
+                 "digital resolution: share of resolved needs resolved in a digital channel.",
+                 cols, rows, points)
+
+
+def cost_table(study: Study) -> Table:
+    base = study.base_row
+    cols = ["scenario", "agent cost (EUR/year)", "Δ vs base (EUR/year)", "agent hours (h/year)",
+            "Δ vs base (h/year)", "replications", "run time (s)"]
+    rows, points = [], []
+    for _, r in study.rows():
+        is_base = base is not None and r["point"] == base["point"]
+        secs = study.run_seconds.get(r["point"])
+        rows.append([Cell(study.labels[r["point"]]),
+                     _value_cell(r, "agent_cost_eur", count, count),
+                     _diff_cell(r, "agent_cost_eur", signed, is_base),
+                     _value_cell(r, "agent_hours", count, count),
+                     _diff_cell(r, "agent_hours", signed, is_base),
+                     _value_cell(r, "replications", lambda v: f"{v:.0f}"),
+                     Cell("–" if _nan(secs) else f"{secs:.0f}")])
+        points.append(r["point"])
+    rows, points = _add_missing_rows(study, rows, points, len(cols))
+    return Table("cost", "Agent cost and staffed hours per scenario at the staffing each "
+                 "scenario sets: mean ± 95 % CI, Δ the paired difference to the base; the "
+                 "replications and the run time of each scenario's run.", cols, rows, points)
+
+
+def service_table(study: Study) -> Table:
+    chans = [c for c in AGENT_CHANNELS if f"{c}.service_level" in study.summary.columns]
+    cols = ["scenario"] + [f"{CHANNEL_LABELS[c]}: service level" for c in chans]
+    cols += [f"{CHANNEL_LABELS[c]}: abandoned" for c in chans if c != "service_request"]
+    rows, points = [], []
+    for _, r in study.rows():
+        cells = [Cell(study.labels[r["point"]])]
+        cells += [_value_cell(r, f"{c}.service_level", pct, pp) for c in chans]
+        cells += [_value_cell(r, f"{c}.p_abandon", pct, pp) for c in chans
+                  if c != "service_request"]
+        rows.append(cells)
+        points.append(r["point"])
+    rows, points = _add_missing_rows(study, rows, points, len(cols))
+    return Table("service", "Service level per agent channel (answered within the channel's "
+                 "target / offered; service requests: handled within their due time) and the "
+                 "share abandoned, mean ± 95 % CI; – where a scenario sends no contact there.",
+                 cols, rows, points)
+
+
+def _add_missing_rows(study: Study, rows, points, width):
+    shown = set(study.summary["scenario"]) if not study.summary.empty else set()
+    for name in sorted({n for n, _ in study.incomplete} - shown):
+        rows.append([Cell(f"{name} (incomplete: no finished run)")]
+                    + [Cell("–") for _ in range(width - 1)])
+        points.append("")
+    return rows, points
+
+
+def _flat(d, prefix="") -> dict:
+    out = {}
+    for k, v in (d or {}).items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flat(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _show(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_show(x) if not isinstance(x, dict) else
+                               "{" + ", ".join(f"{k}: {_show(y)}" for k, y in x.items()) + "}"
+                               for x in v) + "]"
+    return "none" if v is None else str(v)
+
+
+def scenario_diffs(study: Study) -> list:
+    """Each scenario's description and its values that differ from the base's."""
+    base = study.base_row
+    if base is None:
+        return ["The base scenario has no finished run; diffs cannot be shown."]
+    bcfg = _flat(study.scenario_config(base["point"]))
+    blocks = []
+    rows = []
+    for _, r in study.rows():
+        if r["point"] == base["point"]:
+            continue
+        cfg = study.scenario_config(r["point"])
+        flat = _flat(cfg)
+        keys = sorted(k for k in set(flat) | set(bcfg)
+                      if k not in ("name", "description") and flat.get(k) != bcfg.get(k))
+        changes = "; ".join(f"{k}: {_show(bcfg.get(k))} → {_show(flat.get(k))}" for k in keys)
+        rows.append([Cell(study.labels[r["point"]]), Cell(cfg.get("description", "")),
+                     Cell(changes or "no change")])
+    base_cfg = study.scenario_config(base["point"])
+    blocks.append(f"The base is {study.labels[base['point']]}: "
+                  f"{base_cfg.get('description', '')}")
+    blocks.append(Table("diffs", "Each scenario against the base: what it means, and every "
+                        "value that differs (base → scenario).",
+                        ["scenario", "in words", "values (base → scenario)"], rows,
+                        [""] * len(rows)))
+    return blocks
+
+
+def calibration_blocks(study: Study) -> list:
+    conf = ROOT / "conf" / "calibration" / "company_x.yaml"
+    if not conf.exists():
+        return ["The company X calibration files are not in this installation."]
+    spec = yaml.safe_load(conf.read_text())
+    fit = ROOT / spec["fit_file"]
+    fitted = _flat({k: v for k, v in (yaml.safe_load(fit.read_text()) or {}).items()})
+    base = study.base_row
+    carried = None
+    if base is not None:
+        bcfg = _flat(study.scenario_config(base["point"]))
+        carried = all(bcfg.get(k) == v for k, v in fitted.items())
+    rows = [[Cell(k), Cell(f"{spec['parameters'][k]['start']:g}"), Cell(f"{v:g}"),
+             Cell(f"{spec['parameters'][k]['lower']:g} … {spec['parameters'][k]['upper']:g}")]
+            for k, v in fitted.items() if k in spec["parameters"]]
+    targets = ", ".join(f"{k.removeprefix('volumes.')} {t['change']:+.1%}"
+                        for k, t in spec["targets"].items())
+    intro = (f"Company X is calibrated by `ccsim-calibrate {conf.relative_to(ROOT)}`: the "
+             f"strengths of the 2021 mechanisms ({len(rows)} parameters of scenario "
+             f"{spec['scenario']}) are fitted so that the simulated change from "
+             f"{spec['reference']} to {spec['scenario']} reproduces the published 2020 → 2021 "
+             f"contact volumes ({SEEDS['000']}, ch. 3.3): {targets}. The fit is "
+             f"{fit.relative_to(ROOT)}.")
+    if carried is not None:
+        intro += (" The base of this study carries the fit." if carried else
+                  " The base of this study does not use this fit (its values differ).")
+    return [intro, Table("calibration", "The calibration fit for company X.",
+                         ["parameter", "start", "fitted", "bounds"], rows, [""] * len(rows))]
+
+
+def sources_table() -> Table:
+    rows = [[Cell(what), Cell(src)] for what, src in SOURCES]
+    return Table("sources", "The source of each figure (seed files: the source documents, "
+                 "in Finnish).", ["figure", "source"], rows, [""] * len(rows))
+
+
+def build_report(study: Study, charts: bool = True) -> Report:
+    """The report's content (sections of paragraphs, tables and charts)."""
+    from . import charts as ch
+
+    summary = executive_summary(study) + _incomplete_paragraphs(study)
+    sections = [Section("summary", "Executive summary", summary)]
+    if not study.summary.empty and charts:
+        sections.append(Section("charts", "Charts", ch.all_charts(study)))
+    sections.append(Section("tables", "Tables", [headline_table(study), cost_table(study),
+                                                service_table(study)]))
+    sections.append(Section("assumptions", "Assumptions",
+                            scenario_diffs(study) + calibration_blocks(study)
+                            + [sources_table()]))
+    n = len(study.summary)
+    subtitle = (f"Study {study.dir.name}: {n} scenario run{'s' if n != 1 else ''} against the "
+                f"base {study.base}; the company's target is {pct(TARGET, 0)} digital.")
+    return Report("Does the plan reach 80 % digital, and what does it cost?", subtitle, sections)
+
+
+def write_report(study_dir) -> tuple[Path, Path]:
+    """Write ``report.html`` and ``report.pdf`` into the study folder; return their paths."""
+    from .report_html import render_html
+    from .report_pdf import render_pdf
+    from .runio import write_bytes, write_text
+
+    study = load_study(study_dir)
+    report = build_report(study)
+    html = write_text(study.dir / "report.html", render_html(report))
+    pdf = write_bytes(study.dir / "report.pdf", render_pdf(report))
+    return html, pdf
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ccsim-report",
+        description="Write the leadership comparison report of a study: STUDY_DIR/report.html "
+        "(one self-contained page) and STUDY_DIR/report.pdf (the same sections).")
+    parser.add_argument("study_dir", type=Path, help="a study folder, e.g. results/demo")
+    args = parser.parse_args(argv)
+    try:
+        html, pdf = write_report(args.study_dir)
+    except FileNotFoundError as exc:
+        print(f"ccsim-report: {exc}", file=sys.stderr)
+        return 2
+    print(f"Report: {html}\nPDF:    {pdf}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
