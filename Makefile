@@ -23,6 +23,7 @@ test: install
 
 bench: install
 	$(BIN)/python tests/bench_engine.py
+	$(BIN)/python tests/bench_staffing.py
 	$(BIN)/python tests/bench_sweep.py
 
 lint: install

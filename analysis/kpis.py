@@ -124,10 +124,13 @@ def summarise(per_replication: list[dict]) -> dict:
 
 
 def pool_totals(rep: dict) -> dict:
-    """Staffed agent hours and their cost over every pool of one replication."""
-    pools = rep.get("pools", {}).values()
-    return {"agent_hours": sum(p["agent_hours"] for p in pools),
-            "agent_cost_eur": sum(p["agent_cost_eur"] for p in pools)}
+    """Staffed agent hours and their cost over every pool of one replication, and the paid
+    hours, paid cost and FTE (:mod:`analysis.staffing`) when the pools have them."""
+    pools = list(rep.get("pools", {}).values())
+    keys = ["agent_hours", "agent_cost_eur"]
+    if pools and all("paid_hours" in p for p in pools):
+        keys += ["paid_hours", "paid_cost_eur", "fte"]
+    return {k: sum(p[k] for p in pools) for k in keys}
 
 
 def per_group_mean_ci(frame, by: str, drop: tuple = ()):

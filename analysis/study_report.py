@@ -116,6 +116,13 @@ class Study:
         s = self.summary.set_index("point", drop=False)
         return [(p, s.loc[p]) for p in self.points()]
 
+    @property
+    def staffing(self) -> str:
+        """'required', 'fixed' or 'mixed': how the study's runs were staffed."""
+        modes = {(self.scenario_config(p).get("staffing") or {}).get("mode", "fixed")
+                 for p in self.summary["point"]}
+        return modes.pop() if len(modes) == 1 else ("mixed" if modes else "fixed")
+
     def _no_params(self):
         params = [c for c in self.summary.columns if c.startswith("param:")]
         if not params:
@@ -235,6 +242,19 @@ def _names(labels: list[str], limit: int = 3) -> str:
     return text + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
 
 
+def _fte(v) -> str:
+    return "–" if _nan(v) else f"{v:,.1f}"
+
+
+def _staffing_phrase(study: Study) -> str:
+    return {"required": "at equal service (every scenario staffed to the same targets: "
+                        "required staffing)",
+            "fixed": "at the staffing each scenario sets (fixed shifts, so service levels "
+                     "differ)",
+            "mixed": "with some scenarios on fixed shifts and some on required staffing (not "
+                     "at equal service)"}[study.staffing]
+
+
 def _service_phrase(study: Study, row) -> str:
     parts = []
     base = study.base_row
@@ -304,8 +324,12 @@ def executive_summary(study: Study) -> list[str]:
         text.append(
             f"{lab[pick['point']]} {verb} agent cost by {_ci(count(abs(d)), h, count)} EUR a "
             f"year ({pp(rel).replace(' pp', ' %')}) against the base {lab[base['point']]} "
-            f"({count(base['agent_cost_eur'])} EUR), at the staffing each scenario sets, with "
+            f"({count(base['agent_cost_eur'])} EUR), {_staffing_phrase(study)}, with "
             f"service levels {_service_phrase(study, pick)}.")
+        if "fte_diff" in pick and not _nan(pick["fte_diff"]):
+            fte = _ci(f"{pick['fte_diff']:+.1f}", pick.get("fte_diff_ci95"), _fte)
+            text[-1] = text[-1][:-1] + (f"; that is {fte} full-time agents "
+                                        f"({_fte(pick['fte'])} against {_fte(base['fte'])}).")
         m, md = pick["manual_contacts"], pick["manual_contacts_diff"]
         text.append(
             f"The company metric overstates the shift: in {lab[pick['point']]} it reads "
@@ -387,7 +411,8 @@ def headline_table(study: Study) -> Table:
 def cost_table(study: Study) -> Table:
     base = study.base_row
     cols = ["scenario", "agent cost (EUR/year)", "Δ vs base (EUR/year)", "agent hours (h/year)",
-            "Δ vs base (h/year)", "replications", "run time (s)"]
+            "Δ vs base (h/year)", "paid cost incl. shrinkage (EUR/year)", "Δ vs base (EUR/year)",
+            "FTE", "Δ vs base (FTE)", "replications", "run time (s)"]
     rows, points = [], []
     for _, r in study.rows():
         is_base = base is not None and r["point"] == base["point"]
@@ -397,13 +422,19 @@ def cost_table(study: Study) -> Table:
                      _diff_cell(r, "agent_cost_eur", signed, is_base),
                      _value_cell(r, "agent_hours", count, count),
                      _diff_cell(r, "agent_hours", signed, is_base),
+                     _value_cell(r, "paid_cost_eur", count, count),
+                     _diff_cell(r, "paid_cost_eur", signed, is_base),
+                     _value_cell(r, "fte", _fte, _fte),
+                     _diff_cell(r, "fte", lambda v: "–" if _nan(v) else f"{v:+,.1f}", is_base),
                      _value_cell(r, "replications", lambda v: f"{v:.0f}"),
                      Cell("–" if _nan(secs) else f"{secs:.0f}")])
         points.append(r["point"])
     rows, points = _add_missing_rows(study, rows, points, len(cols))
-    return Table("cost", "Agent cost and staffed hours per scenario at the staffing each "
-                 "scenario sets: mean ± 95 % CI, Δ the paired difference to the base; the "
-                 "replications and the run time of each scenario's run.", cols, rows, points)
+    return Table("cost", f"Agent cost and hours per scenario, {_staffing_phrase(study)}: "
+                 "staffed hours × hourly cost, and paid cost and FTE including shrinkage "
+                 "(breaks, training, absence); mean ± 95 % CI, Δ the paired difference to the "
+                 "base; the replications and the run time of each scenario's run.",
+                 cols, rows, points)
 
 
 def service_table(study: Study) -> Table:

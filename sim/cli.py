@@ -8,25 +8,30 @@ replications and writes the run directory (see :mod:`analysis.runio`).
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import hydra
+import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from analysis import runio
+from analysis.erlang import min_agents
 from analysis.kpis import flatten, per_group_mean_ci, pool_totals, replication_kpis, summarise
 from analysis.metrics import load_definitions, log_metrics, monthly_table, volumes
+from analysis.staffing import add_paid, monthly_fte, monthly_fte_summary, plan_frame, plan_text
 from analysis.tables import contacts_frame, intervals_frame
 
 from . import __version__
 from .model import simulate
 from .scenario import ConfigError, parse_run, parse_scenario, parse_seed
+from .staffing import required_plan
 from .sweep import RunSlot, progress_line, run_key
 from .validate import to_dict
 
@@ -74,12 +79,21 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
     targets = {n: ch.answer_target_seconds for n, ch in channels.items()}
     skills = {n: p.skills for n, p in pools.items()}
     costs = {n: p.hourly_cost_eur for n, p in pools.items()}
-    intervals, per_rep, months = [], [], []
+    intervals, per_rep, months, plans, plan = [], [], [], [], None
     contacts = runio.TableWriter(out_dir / "contacts.parquet") if run.write_contacts else None
     started = time.perf_counter()
     pool = ThreadPoolExecutor(max_workers=1)
+    required = scenario.staffing.mode == "required"
     for rep in range(run.replications):
-        rec = simulate(scenario, run, seed, rep)
+        if required:
+            say = (lambda msg, r=rep: print(f"[ccsim] staffing, replication {r + 1}: {msg}",
+                                            file=sys.stderr, flush=True)) if run.progress else None
+            plan = required_plan(scenario, run, seed, rep, min_agents, say)
+            rec = plan.records
+            plans.append(plan_frame(plan, scenario.start_date, rep))
+            plan.records = None                  # the tables below hold what is needed
+        else:
+            rec = simulate(scenario, run, seed, rep)
         # the agent KPIs and interval table run beside the contact table (2 cores)
         side = pool.submit(lambda r=rec: (
             replication_kpis(r, run.warmup_hours * 3600.0, targets, skills, costs),
@@ -89,9 +103,14 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
         if contacts is not None:
             contacts.append(frame)
         rep_kpis, interval_table = side.result()
+        add_paid(rep_kpis, scenario.staffing, run.hours - run.warmup_hours)
         cost = pool_totals(rep_kpis)["agent_cost_eur"]
         log_kpis, month_table = _log_kpis(frame, run.warmup_hours * 3600.0, defs, cost)
         log_kpis["metrics"]["registered_share_end"] = rec.registered_share_end
+        if required:
+            met = np.concatenate([m[m >= 0] for m in plan.meets.values()])
+            log_kpis["metrics"]["intervals_meeting_target"] = float(met.mean()) if len(met) \
+                else math.nan
         rep_kpis.update(log_kpis)
         months.append(month_table.assign(replication=rep))
         per_rep.append(rep_kpis)
@@ -106,6 +125,12 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
     runio.write_table(out_dir / "monthly.parquet", months)
     runio.write_csv(out_dir / "monthly.csv",
                     per_group_mean_ci(months, "month", drop=("replication",)))
+    if plans:
+        table = pd.concat(plans, ignore_index=True)
+        runio.write_table(out_dir / "staffing.parquet", table)
+        months = monthly_fte(table, scenario.staffing, run.interval_minutes * 60.0)
+        runio.write_csv(out_dir / "staffing_monthly.csv", monthly_fte_summary(months))
+        print(plan_text(table, months, plan))
     reps = pd.DataFrame([{"replication": r, **flatten(k)} for r, k in enumerate(per_rep)])
     runio.write_table(out_dir / "replications.parquet", reps)
     kpis = {"scenario": scenario.name, "seed": seed, "replications": run.replications,
@@ -155,6 +180,25 @@ def main(cfg: DictConfig) -> None:
     print(f"[ccsim] results: {out_dir}")
     if slot is not None:
         _print_progress(slot.study_dir, skipped=False)
+
+
+def staff() -> None:
+    """``ccsim-staff``: ``ccsim`` with ``scenario.staffing.mode=required`` — the same
+    arguments; prints the required plan and writes ``staffing.parquet`` beside the run."""
+    if any(a in ("-h", "--help") for a in sys.argv[1:]):
+        print("ccsim-staff: the required staffing plan of a scenario (the fewest agents per "
+              "interval and pool that hold each channel's service-level target; Erlang C/A "
+              "corrected by simulation).\nTakes the same arguments as ccsim, e.g.\n"
+              "  ccsim-staff scenario=single_queue scenario.queue.arrivals_per_hour=200\n"
+              "  ccsim-staff scenario=baseline run.replications=1\n"
+              "Targets: scenario.staffing.service_level.<channel> (default 0.8); cost: "
+              "scenario.staffing.shrinkage, scenario.staffing.fte_hours_per_month.\n"
+              "Writes the run folder of ccsim plus staffing.parquet (intervals × pools) and "
+              "staffing_monthly.csv (FTE per month). ccsim --help lists every option.")
+        return
+    if not any(a.split("=")[0].lstrip("+~") == "scenario.staffing.mode" for a in sys.argv[1:]):
+        sys.argv.append("scenario.staffing.mode=required")
+    main()
 
 
 def _print_progress(study_dir: Path, skipped: bool) -> None:

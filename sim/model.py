@@ -80,8 +80,13 @@ class _ArrivalDriver:
             At(self.env, self.times[i + 1] - self.env._now, self._fire, i + 1)
 
 
-def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int) -> RunRecords:
-    """Run one replication of ``scenario`` for ``run.hours`` and return its records."""
+def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int,
+             staffing: dict | None = None) -> RunRecords:
+    """Run one replication of ``scenario`` for ``run.hours`` and return its records.
+
+    ``staffing`` (pool → (times s, agents from each time)) replaces the pools'
+    shifts, e.g. by a required-staffing plan (:mod:`sim.staffing`).
+    """
     streams = Streams(seed, replication)
     env = simpy.Environment()
     horizon = run.hours * 3600.0
@@ -99,7 +104,8 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int) 
         pool.queues = [queues[s] for s in pspec.skills]
         for s in pspec.skills:
             queues[s].pools.append(pool)
-        pool.schedule(*capacity_steps(pspec, scenario.start_date, horizon))
+        pool.schedule(*(staffing[pname] if staffing is not None else
+                        capacity_steps(pspec, scenario.start_date, horizon)))
     first_need = 0
     journeys = None
     if scenario.has_journeys:

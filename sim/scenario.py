@@ -210,6 +210,36 @@ class SingleQueue:
 
 
 @dataclass(frozen=True)
+class Staffing:
+    """How the agent pools are staffed: ``fixed`` (their shifts) or ``required``.
+
+    ``required`` finds, for every interval (``run.interval_minutes``) and pool,
+    the fewest agents that hold each channel's promise: ``service_level[ch]``
+    of offered contacts answered within ``answer_target_seconds`` (service
+    requests: completed within their due time). It starts from Erlang C / A
+    and corrects the plan by simulation (:mod:`sim.staffing`). Cost in both
+    modes: paid hours = staffed hours / (1 − ``shrinkage``) (breaks, training,
+    absence) × the pool's hourly cost; FTE = paid hours / ``fte_hours_per_month``.
+    The search stops when at most ``allowed_misses`` of the staffed intervals
+    miss a target, or after ``max_rounds`` simulations of corrections.
+    """
+
+    mode: str = field(default="fixed", metadata={"choices": ("fixed", "required")})
+    service_level: dict[str, float] = field(
+        default_factory=lambda: {"phone": 0.8, "appointment": 0.8, "chat": 0.8,
+                                 "service_request": 0.8}, metadata=_PROB)
+    shrinkage: float = field(default=0.3, metadata={"min": 0, "max_exclusive": 1})
+    fte_hours_per_month: float = field(default=162.5, metadata=_POS)
+    allowed_misses: float = field(default=0.02, metadata=_PROB)
+    max_rounds: int = field(default=12, metadata={"min": 1})
+
+    def problems(self, key: str) -> list[str]:
+        return [f"{key}.service_level.{k} is not an agent channel; allowed: "
+                + ", ".join(AGENT_CHANNELS) for k in self.service_level
+                if k not in AGENT_CHANNELS]
+
+
+@dataclass(frozen=True)
 class Scenario:
     """What is simulated. ``start_date`` (ISO, e.g. 2023-01-02) anchors the calendar.
 
@@ -233,6 +263,7 @@ class Scenario:
     restrict_agent_services: Restriction = Restriction()
     proactive_notifications: ProactiveNotifications = ProactiveNotifications()
     guidance_campaign: GuidanceCampaign = GuidanceCampaign()
+    staffing: Staffing = Staffing()
 
     @property
     def has_journeys(self) -> bool:

@@ -9,7 +9,7 @@ problem at once in a :class:`ConfigError` whose message names the full key
 Field metadata understood here:
 
 ``min`` / ``max``
-    inclusive bounds for numbers (``min_exclusive`` for a strict lower bound);
+    inclusive bounds for numbers (``min_exclusive`` / ``max_exclusive`` for strict ones);
 ``choices``
     the allowed values of a string field;
 ``doc``
@@ -94,6 +94,8 @@ def _bounds_text(meta: typing.Mapping[str, Any]) -> str:
         parts.append(f">= {meta['min']}")
     if "max" in meta:
         parts.append(f"<= {meta['max']}")
+    if "max_exclusive" in meta:
+        parts.append(f"< {meta['max_exclusive']}")
     return " and ".join(parts)
 
 
@@ -102,6 +104,7 @@ def _check_bounds(value: float, key: str, meta, problems: list[str]) -> None:
         ("min" in meta and value < meta["min"])
         or ("max" in meta and value > meta["max"])
         or ("min_exclusive" in meta and value <= meta["min_exclusive"])
+        or ("max_exclusive" in meta and value >= meta["max_exclusive"])
     )
     if bad:
         problems.append(f"{key} = {value!r} is out of range; allowed: {_bounds_text(meta)}")

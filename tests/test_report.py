@@ -105,10 +105,12 @@ def _parse(path: Path) -> _Cells:
 def _formatted(key: str, value: float) -> str:
     base = key.removesuffix("_diff")
     share = base.endswith(("_share", "service_level", "p_abandon", "_of_contacts", "_80"))
-    if key.endswith("_diff"):
+    if key.endswith("_diff") and base != "fte":
         return f"{value * 100:+.1f}" if share else f"{value:+,.0f}"
     if key == "p_company_metric_reaches_80":
         return f"{value * 100:.0f} %"
+    if base == "fte":
+        return f"{value:+,.1f}" if key.endswith("_diff") else f"{value:,.1f}"
     return f"{value * 100:.1f} %" if share else f"{value:,.0f}"
 
 

@@ -1,0 +1,130 @@
+"""A staffing plan as tables, and what agents cost: paid hours, cost and FTE.
+
+Definitions (``scenario.staffing``, :class:`sim.scenario.Staffing`):
+
+* staffed hours: agents on duty × hours (``agent_hours``, as every run reports);
+* **paid hours** = staffed hours / (1 − ``shrinkage``): breaks, training and
+  absence are paid but not on the floor;
+* **paid cost** = paid hours × the pool's hourly cost (``paid_cost_eur``);
+* **FTE** = paid hours per month / ``fte_hours_per_month`` (``fte``: the
+  mean over the run's months).
+
+``staffing.parquet`` (:func:`plan_frame`): one row per replication, interval
+and pool: ``start`` (timestamp), ``agents``, ``binding`` (one agent fewer
+broke a target there), ``offered`` (contacts of the pool's channels arriving
+in the interval) and ``meets_target`` (every channel of the pool with
+contacts met its target; missing when none arrived).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["add_paid", "plan_frame", "monthly_fte", "monthly_fte_summary", "plan_text",
+           "HOURS_PER_MONTH"]
+
+HOURS_PER_MONTH = 8760.0 / 12.0
+
+
+def add_paid(rep_kpis: dict, staffing, run_hours: float) -> dict:
+    """Add ``paid_hours``, ``paid_cost_eur`` and ``fte`` to every pool of one replication."""
+    months = run_hours / HOURS_PER_MONTH
+    for pool in rep_kpis.get("pools", {}).values():
+        paid = pool["agent_hours"] / (1.0 - staffing.shrinkage)
+        cost_per_hour = pool["agent_cost_eur"] / pool["agent_hours"] if pool["agent_hours"] else 0
+        pool["paid_hours"] = paid
+        pool["paid_cost_eur"] = paid * cost_per_hour
+        pool["fte"] = paid / months / staffing.fte_hours_per_month
+    return rep_kpis
+
+
+def plan_frame(plan, start_date: str, replication: int) -> pd.DataFrame:
+    """One row per interval and pool of a :class:`sim.staffing.StaffingPlan`."""
+    dt = plan.interval_seconds
+    frames = []
+    for pool, agents in plan.agents.items():
+        n = len(agents)
+        chans = [ch for ch, p in plan.channel_pool.items() if p == pool]
+        offered = np.zeros(n, dtype=np.int64)
+        met = np.ones(n, dtype=bool)
+        any_offered = np.zeros(n, dtype=bool)
+        for ch in chans:
+            m = plan.meets.get(ch)
+            if m is None:
+                continue
+            any_offered |= m >= 0
+            met &= m != 0
+        if plan.records is not None:
+            offered = _offered(plan.records, chans, dt, n)
+        frames.append(pd.DataFrame({
+            "replication": np.full(n, replication, dtype=np.int32),
+            "start": np.datetime64(start_date, "ns")
+            + (np.arange(n) * dt * 1e9).astype("timedelta64[ns]"),
+            "pool": pd.Categorical([pool] * n, categories=list(plan.agents)),
+            "agents": agents.astype(np.int32),
+            "binding": plan.binding[pool],
+            "offered": offered,
+            "meets_target": pd.arrays.BooleanArray(met, ~any_offered),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _offered(records, chans: list[str], dt: float, n: int) -> np.ndarray:
+    c = records.contacts
+    codes = [records.channels.index(ch) for ch in chans]
+    m = np.isin(c["channel_code"], codes) & (c["outcome_code"] != records.outcomes.index("failed"))
+    j = np.minimum((c["arrival_s"][m] // dt).astype(np.int64), n - 1)
+    return np.bincount(j, minlength=n)
+
+
+def monthly_fte(frame: pd.DataFrame, staffing, interval_seconds: float) -> pd.DataFrame:
+    """Per replication, month and pool: staffed and paid hours and FTE."""
+    f = frame.assign(month=frame["start"].dt.strftime("%Y-%m"),
+                     staffed_hours=frame["agents"] * interval_seconds / 3600.0)
+    g = f.groupby(["replication", "month", "pool"], observed=True)["staffed_hours"].sum()
+    out = g.reset_index()
+    out["paid_hours"] = out["staffed_hours"] / (1.0 - staffing.shrinkage)
+    out["fte"] = out["paid_hours"] / staffing.fte_hours_per_month
+    return out
+
+
+def monthly_fte_summary(months: pd.DataFrame) -> pd.DataFrame:
+    """Per month and pool: the mean and 95 % CI half-width over replications of the staffed
+    and paid hours and FTE (``staffing_monthly.csv``)."""
+    from .kpis import mean_ci
+
+    rows = []
+    for (month, pool), g in months.groupby(["month", "pool"], observed=True, sort=True):
+        row = {"month": month, "pool": pool, "replications": len(g)}
+        for col in ("staffed_hours", "paid_hours", "fte"):
+            row[col], row[f"{col}_ci95"] = mean_ci(g[col].tolist())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plan_text(frame: pd.DataFrame, months: pd.DataFrame, plan) -> str:
+    """What ``ccsim-staff`` prints: one line per pool for a flat plan; else per pool the
+    mean agents by weekday and hour (replication 0) and FTE per month."""
+    flat = plan.flat()
+    if flat is not None:
+        return "\n".join(
+            f"{', '.join(ch for ch, p in plan.channel_pool.items() if p == pool) or pool}: "
+            f"{n} agents" for pool, n in flat.items())
+    lines = []
+    f = frame[frame["replication"] == frame["replication"].min()]
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    for pool, g in f.groupby("pool", observed=True):
+        chans = ", ".join(ch for ch, p in plan.channel_pool.items() if p == pool)
+        grid = (g.assign(day=g["start"].dt.weekday, hour=g["start"].dt.hour)
+                .groupby(["day", "hour"])["agents"].mean().unstack(fill_value=0.0))
+        hours = [h for h in grid.columns if grid[h].max() > 0]
+        lines.append(f"{pool} ({chans}): mean agents by weekday and hour")
+        if hours:
+            lines.append("      " + "".join(f"{h:>5d}" for h in hours))
+            for d, row in grid.iterrows():
+                if row[hours].max() > 0:
+                    lines.append(f"  {days[d]} " + "".join(f"{row[h]:5.1f}" for h in hours))
+        m = months[months["pool"] == pool].groupby("month")["fte"].mean()
+        lines.append("  FTE per month: " + ", ".join(f"{k}: {v:.1f}" for k, v in m.items()))
+    return "\n".join(lines)

@@ -1,0 +1,407 @@
+"""Required staffing: per interval and pool, the fewest agents that hold each channel's promise.
+
+``scenario.staffing.mode=required`` (see :class:`sim.scenario.Staffing`).
+For one replication, :func:`required_plan`
+
+1. **measures the load**: one simulation with ample agents gives, per
+   interval (``run.interval_minutes``) and agent channel, the contacts offered
+   and their handle time (+ wrap-up) — customer journeys, redials and
+   come-backs included;
+2. **starts from the formulas**: per interval and pool, Erlang C on the
+   pool's combined load gives the fewest agents for the strictest target of
+   its channels (Erlang A's hang-ups are offset by redials and queues carried
+   over between intervals, which Erlang ignores); a chat
+   pool with concurrency k is sized in chat slots, then divided by k;
+   backlog channels (a due time of hours or days: service requests) get one
+   level per month inside the pool's working hours (its shifts), starting
+   from the month's work and found by bisection in the rounds of step 3;
+3. **corrects by simulation** with the same random numbers (common random
+   numbers, so a change of plan is the only change): an interval whose
+   service level misses its target gets one more agent, until at most
+   ``staffing.allowed_misses`` of the staffed intervals miss (default 2 %) or
+   ``staffing.max_rounds`` is used (time-varying load, queues carried over,
+   redials, chat slots and shared skills, which the formulas ignore);
+4. **trims**: every staffed interval tries one agent fewer (a third of the
+   intervals at a time, so neighbours interfere little); where the targets
+   still hold there the agent goes; a repair round (as in 3) adds back where
+   that broke a neighbour;
+5. **verifies**: the same one-agent-fewer test on the final plan marks the
+   intervals where a target then breaks there ``binding`` (not overstaffed);
+   the plan is not changed.
+
+A flat single queue that Erlang models exactly (one channel and pool,
+exponential handle time, no wrap-up, no redials, one concurrency, flat load
+around the clock) takes the formula's answer without simulation.
+
+A backlog channel's target is checked per month, for requests created in
+the month; where the pool's working hours cannot reach it even with ample
+agents (a request created on Friday afternoon and due in two days waits for
+Monday), the target is capped at what ample agents reach (minus 2 points) and
+the plan says so (``targets``).
+
+Nothing here touches files or pandas: :mod:`analysis.staffing` turns the plan
+into ``staffing.parquet``, paid hours, cost and FTE.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .calendar import windows
+from .journey_spec import CHANNELS
+from .log import OUTCOMES
+from .model import RunRecords, simulate
+
+__all__ = ["StaffingPlan", "required_plan", "interval_service", "BACKLOG_SECONDS"]
+
+BACKLOG_SECONDS = 4 * 3600.0      # a target longer than this is a due time: a backlog channel
+AMPLE = 400                       # agents per pool when measuring the load
+_FAILED = OUTCOMES.index("failed")
+
+
+@dataclass
+class StaffingPlan:
+    """Agents per interval and pool, and how the plan was found.
+
+    ``agents[pool]`` and ``binding[pool]`` are arrays over the intervals
+    (``interval_seconds`` long, from the run's start); ``binding`` marks
+    intervals where one agent fewer broke a target there. ``targets[ch]`` is
+    the service-level target used per month (backlog channels: capped at
+    what ample agents reach). ``meets[ch]``: per interval, 1 met, 0 missed,
+    -1 no contact offered, in the final simulation (``records``).
+    """
+
+    interval_seconds: float
+    agents: dict[str, np.ndarray]
+    binding: dict[str, np.ndarray]
+    channel_pool: dict[str, str]
+    targets: dict[str, np.ndarray]
+    meets: dict[str, np.ndarray] = field(default_factory=dict)
+    method: str = "erlang+simulation"
+    simulations: int = 0
+    records: RunRecords | None = None
+
+    def steps(self) -> dict:
+        """Pool → (times s, agents from each time): what :func:`sim.model.simulate` takes."""
+        n = len(next(iter(self.agents.values())))
+        times = np.arange(n) * self.interval_seconds
+        return {p: (times, a.astype(float)) for p, a in self.agents.items()}
+
+    def flat(self) -> dict[str, int] | None:
+        """Pool → agents when every interval has the same number, else None."""
+        if all(len(set(a.tolist())) == 1 for a in self.agents.values()):
+            return {p: int(a[0]) for p, a in self.agents.items()}
+        return None
+
+
+def interval_service(rec: RunRecords, interval_s: float, n_int: int,
+                     answer_targets: dict[str, float], horizon: float) -> dict:
+    """Per agent channel: (offered, within target) per interval of arrival.
+
+    Offered excludes contacts that found the channel closed; abandoned and
+    still-waiting contacts are misses. For a backlog channel "within target"
+    is completed within the due time, and requests created within the due
+    time of the end of the run are left out (they could not be finished).
+    """
+    c = rec.contacts
+    code, outcome = c["channel_code"], c["outcome_code"]
+    arrival, answer, end = c["arrival_s"], c["answer_s"], c["end_s"]
+    out = {}
+    for ch, target in answer_targets.items():
+        m = (code == CHANNELS.index(ch)) & (outcome != _FAILED)
+        if target > BACKLOG_SECONDS:
+            m &= arrival <= horizon - target
+        a = arrival[m]
+        measure = (end[m] if target > BACKLOG_SECONDS else answer[m]) - a
+        ok = ~np.isnan(answer[m]) & (measure <= target)
+        j = np.minimum((a // interval_s).astype(np.int64), n_int - 1)
+        out[ch] = (np.bincount(j, minlength=n_int), np.bincount(j, weights=ok, minlength=n_int))
+    return out
+
+
+def _months(start_date: str, interval_s: float, n_int: int) -> np.ndarray:
+    t = np.datetime64(start_date, "s") + (np.arange(n_int) * interval_s).astype("timedelta64[s]")
+    m = t.astype("datetime64[M]").astype(np.int64)
+    return m - m[0]
+
+
+def _exact_single_queue(scenario, channels, pools) -> bool:
+    """One stationary M/M/c(+M) queue: Erlang is exact, no simulation needed."""
+    if scenario.has_journeys or len(channels) != 1 or len(pools) != 1:
+        return False
+    (ch,), (p,) = channels.values(), pools.values()
+    prof = ch.profile
+    flat = all(len(set(v)) == 1 for v in (prof.month, prof.weekday, prof.hour))
+    always = ch.open_hours.start_hour == 0 and ch.open_hours.end_hour >= 24 \
+        and len(ch.open_hours.weekdays) == 7
+    return (flat and always and ch.handle.distribution == "exponential"
+            and ch.redial_probability == 0 and p.wrap_up_seconds == 0 and p.concurrency == 1)
+
+
+class _Formula:
+    """Memoised minimum agents of a queueing formula (``min_agents`` of
+    :mod:`analysis.erlang`, handed in by the caller: the engine imports no analysis)."""
+
+    def __init__(self, min_agents: Callable):
+        self._min_agents = min_agents
+        self._memo = {}
+
+    def __call__(self, lam_h: float, aht: float, target_s: float, sl: float,
+                 patience: float | None) -> int:
+        if lam_h <= 0 or aht <= 0:
+            return 0
+        key = (round(lam_h, 1), round(aht), target_s, sl, None if patience is None
+               else round(patience))
+        if key not in self._memo:
+            try:
+                self._memo[key] = self._min_agents(key[0], key[1], target_s, sl, key[4],
+                                                   max_agents=5000)
+            except ValueError:
+                self._memo[key] = 5000
+        return self._memo[key]
+
+
+def required_plan(scenario, run, seed: int, replication: int, min_agents: Callable,
+                  progress: Callable[[str], None] | None = None) -> StaffingPlan:
+    """The required staffing plan of one replication (see the module docstring).
+
+    ``min_agents(arrivals_per_hour, aht_seconds, answer_target_seconds,
+    service_level_target, patience_seconds, max_agents=…)`` is the Erlang C / A
+    minimum (:func:`analysis.erlang.min_agents`).
+    """
+    say = progress or (lambda _msg: None)
+    channels, pools = scenario.agent_model()
+    st = scenario.staffing
+    horizon = run.hours * 3600.0
+    dt = run.interval_minutes * 60.0
+    n_int = math.ceil(horizon / dt)
+    answer_t = {ch: spec.answer_target_seconds for ch, spec in channels.items()}
+    sl_t = {ch: st.service_level.get(ch, 0.8) for ch in channels}
+    backlog = {ch for ch, t in answer_t.items() if t > BACKLOG_SECONDS}
+    primary = {}
+    for ch in channels:
+        firsts = [p for p, spec in pools.items() if spec.skills[0] == ch]
+        primary[ch] = (firsts or [p for p, spec in pools.items() if ch in spec.skills])[0]
+    month = _months(scenario.start_date, dt, n_int)
+    n_months = int(month.max()) + 1
+    formula = _Formula(min_agents)
+
+    if _exact_single_queue(scenario, channels, pools):
+        (ch, spec), (p, _) = next(iter(channels.items())), next(iter(pools.items()))
+        n = formula(spec.arrivals_per_hour * spec.profile.month[0] * spec.profile.weekday[0]
+                    * spec.profile.hour[0], spec.handle.mean_seconds, answer_t[ch], sl_t[ch],
+                    spec.patience_seconds)
+        plan = StaffingPlan(dt, {p: np.full(n_int, n, dtype=np.int64)},
+                            {p: np.ones(n_int, dtype=bool)}, primary,
+                            {ch: np.full(n_months, sl_t[ch])}, method="erlang")
+        say(f"{ch}: Erlang {'A' if spec.patience_seconds else 'C'} gives {n} agents "
+            "(a stationary single queue: the formula is exact)")
+        return _finish(plan, scenario, run, seed, replication, answer_t, horizon, n_int, month)
+
+    def sim(agents: dict) -> RunRecords:
+        plan_sims[0] += 1
+        steps = {p: (np.arange(n_int) * dt, a.astype(float)) for p, a in agents.items()}
+        return simulate(scenario, run, seed, replication, staffing=steps)
+
+    plan_sims = [0]
+    # 1. the load, with ample agents everywhere
+    say("measuring the load with ample agents")
+    ample = sim({p: np.full(n_int, AMPLE, dtype=np.int64) for p in pools})
+    service = interval_service(ample, dt, n_int, answer_t, horizon)
+    c = ample.contacts
+    code, arrival = c["channel_code"], c["arrival_s"]
+    answered = ~np.isnan(c["answer_s"])
+    lam, aht = {}, {}
+    for ch in channels:
+        wrap = pools[primary[ch]].wrap_up_seconds
+        m = (code == CHANNELS.index(ch)) & answered
+        j = np.minimum((arrival[m] // dt).astype(np.int64), n_int - 1)
+        cnt = np.bincount(j, minlength=n_int).astype(float)
+        work = np.bincount(j, weights=c["handle_s"][m] + wrap, minlength=n_int)
+        lam[ch] = cnt / dt * 3600.0
+        mcnt = np.bincount(month[j], minlength=n_months)
+        mwork = np.bincount(month[j], weights=c["handle_s"][m] + wrap, minlength=n_months)
+        month_aht = np.where(mcnt > 0, mwork / np.maximum(mcnt, 1),
+                             mwork.sum() / max(mcnt.sum(), 1))
+        aht[ch] = np.where(cnt >= 20, work / np.maximum(cnt, 1), month_aht[month])
+    targets = {}
+    for ch in channels:
+        targets[ch] = np.full(n_months, sl_t[ch])
+        if ch in backlog:       # cap at what ample agents reach in the pool's working hours
+            off, ok = service[ch]
+            mo = np.bincount(month, weights=off, minlength=n_months)
+            mk = np.bincount(month, weights=ok, minlength=n_months)
+            reach = np.where(mo > 0, mk / np.maximum(mo, 1), 1.0)
+            targets[ch] = np.minimum(targets[ch], np.maximum(reach - 0.02, 0.0))
+
+    # 2. the formulas' start
+    agents = {p: np.zeros(n_int, dtype=np.int64) for p in pools}
+    work_window = {}
+    for p, spec in pools.items():
+        mine = [ch for ch in channels if primary[ch] == p]
+        live = [ch for ch in mine if ch not in backlog]
+        if live:
+            lam_p = sum(lam[ch] for ch in live)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                aht_p = np.where(lam_p > 0, sum(lam[ch] * aht[ch] for ch in live) / lam_p, 0.0)
+            patience = None    # Erlang C: redials and carried-over queues add what hang-ups save
+            below = 1    # start one below Erlang C: the search comes from below
+            tgt = min(answer_t[ch] for ch in live)
+            sl = max(sl_t[ch] for ch in live)
+            k = spec.concurrency
+            for j in np.flatnonzero(lam_p > 0):
+                slots = formula(float(lam_p[j]), float(aht_p[j]), tgt, sl, patience)
+                agents[p][j] = max(math.ceil(slots / k) - below, 1)
+        elif mine:               # a backlog pool: one level per month in its working hours
+            win = np.zeros(n_int, dtype=bool)
+            for sh in spec.shifts:
+                for a, b in windows(scenario.start_date, horizon, sh.start_hour, sh.end_hour,
+                                    sh.weekdays):
+                    win[int(a // dt):int(math.ceil(b / dt))] = True
+            if not win.any():
+                win[:] = True
+            work_window[p] = win
+            work_h = sum(np.bincount(month, weights=lam[ch] * aht[ch] * dt / 3600.0 / 3600.0,
+                                     minlength=n_months) for ch in mine)
+            open_h = np.bincount(month, weights=win * dt / 3600.0, minlength=n_months)
+            level = np.ceil(work_h / np.maximum(open_h, 1e-9) / 0.85 / spec.concurrency)
+            agents[p] = np.where(win, level[month], 0).astype(np.int64)
+    say(f"Erlang start: {_total_hours(agents, dt):,.0f} agent hours")
+
+    def check(rec) -> dict[str, np.ndarray]:
+        """Pool → per interval: 0 every channel met its target, 1 one missed, 2 one missed
+        by more than 15 points (with at least 5 contacts: two agents more at once)."""
+        serv = interval_service(rec, dt, n_int, answer_t, horizon)
+        out = {p: np.zeros(n_int, dtype=np.int64) for p in pools}
+        for ch, (off, ok) in serv.items():
+            p = primary[ch]
+            if ch in backlog:
+                mo = np.bincount(month, weights=off, minlength=n_months)
+                mk = np.bincount(month, weights=ok, minlength=n_months)
+                bad = (mo > 0) & (mk < targets[ch] * mo - 1e-9)
+                where = work_window[p] if p in work_window else agents[p] > 0
+                out[p] = np.maximum(out[p], bad[month] & where)
+            else:
+                t = targets[ch][month]
+                miss = (off > 0) & (ok < t * off - 1e-9)
+                out[p] = np.maximum(out[p], miss.astype(np.int64))
+        return out
+
+    # a backlog pool's monthly level is found by bisection: lo fails (or is 0), hi holds
+    level = {p: np.array([int(agents[p][month == m].max(initial=0)) for m in range(n_months)])
+             for p in work_window}
+    lo = {p: np.zeros(n_months, dtype=np.int64) for p in work_window}
+    hi = {p: np.full(n_months, -1, dtype=np.int64) for p in work_window}
+
+    def set_backlog(p: str) -> None:
+        agents[p] = np.where(work_window[p], level[p][month], 0).astype(np.int64)
+
+    def bisect(p: str, bad_month: np.ndarray) -> bool:
+        """One bisection step per month; True when every month is settled at its fewest."""
+        cur = level[p]
+        lo[p] = np.where(bad_month, np.maximum(lo[p], cur), lo[p])
+        hi[p] = np.where(~bad_month, cur, hi[p])
+        unknown = hi[p] < 0
+        nxt = np.where(unknown, np.maximum(2 * lo[p], lo[p] + 1), (lo[p] + hi[p]) // 2)
+        nxt = np.where(~unknown & (nxt <= lo[p]), hi[p], nxt)
+        settled = ~unknown & (hi[p] - lo[p] <= 1) & (cur == hi[p])
+        level[p] = np.where(settled, cur, nxt)
+        set_backlog(p)
+        return bool(settled.all())
+
+    def repair(label: str, search: bool = True) -> RunRecords:
+        """Add an agent where a target is missed until at most ``allowed_misses`` of the
+        intervals with contacts miss one (backlog pools: bisect their monthly levels)."""
+        for r in range(st.max_rounds):
+            rec = sim(agents)
+            bad = check(rec)
+            total = sum(int((b > 0).sum()) for p, b in bad.items() if p not in work_window)
+            live = sum(int(((agents[p] > 0) | (bad[p] > 0)).sum()) for p in pools
+                       if p not in work_window)
+            settled = True
+            for p in work_window:
+                bad_month = np.bincount(month, weights=bad[p] > 0, minlength=n_months) > 0
+                settled &= bisect(p, bad_month) if search else not bad_month.any()
+                if not search:
+                    level[p] += bad_month
+                    set_backlog(p)
+            say(f"{label} {r + 1}: {total} of {live} staffed interval(s) below target"
+                + ("" if not work_window else
+                   f"; backlog months {'settled' if settled else 'still searched'}"))
+            if total <= st.allowed_misses * live and settled:
+                return rec
+            for p in pools:
+                if p not in work_window:
+                    agents[p] += bad[p]
+        return sim(agents)
+
+    def one_fewer(phase: int, backlog_too: bool):
+        """Try one agent fewer in a third of the staffed intervals (backlog pools: every
+        month, in phase 0): (tried, broke there) per pool."""
+        trial = {p: a.copy() for p, a in agents.items()}
+        tried = {}
+        for p in pools:
+            t = (agents[p] > 0) & (np.arange(n_int) % 3 == phase)
+            if p in work_window:
+                t = (agents[p] > 0) & (phase == 0) & backlog_too
+            tried[p] = t
+            trial[p][t] -= 1
+        bad = check(sim(trial))
+        broke = {}
+        for p in pools:
+            if p in work_window:
+                broke[p] = tried[p] & np.isin(month, np.unique(month[(bad[p] > 0) & tried[p]]))
+            else:
+                broke[p] = tried[p] & (bad[p] > 0)
+        return tried, broke
+
+    # 3. correct by simulation, one agent at a time from below
+    repair("round")
+    # 4. trim where one agent fewer still holds the targets there (intervals the start
+    # already overstaffed), then repair what that broke next door
+    for phase in range(3):
+        tried, broke = one_fewer(phase, backlog_too=False)   # backlogs: settled by bisection
+        for p in pools:
+            agents[p] -= tried[p] & ~broke[p]
+        fewer = sum(int((t & ~b).sum()) for t, b in zip(tried.values(), broke.values()))
+        say(f"trim {phase + 1}/3: {fewer} interval(s) with one agent fewer")
+    rec = repair("repair", search=False)
+    # 5. verify: which staffed intervals break with one agent fewer (not overstaffed)
+    binding = {p: np.zeros(n_int, dtype=bool) for p in pools}
+    for phase in range(3):
+        tried, broke = one_fewer(phase, backlog_too=True)
+        for p in pools:
+            binding[p] |= broke[p]
+    say("verified: " + ", ".join(
+        f"{p} {int(binding[p].sum())} of {int((agents[p] > 0).sum())} staffed intervals binding"
+        for p in pools))
+    plan = StaffingPlan(dt, agents, binding, primary, targets, simulations=plan_sims[0])
+    return _finish(plan, scenario, run, seed, replication, answer_t, horizon, n_int, month,
+                   rec)
+
+
+def _finish(plan, scenario, run, seed, replication, answer_t, horizon, n_int, month,
+            rec=None) -> StaffingPlan:
+    """Attach the final simulation and, per channel and interval, whether the target held."""
+    if rec is None:
+        rec = simulate(scenario, run, seed, replication, staffing=plan.steps())
+        plan.simulations += 1
+    plan.records = rec
+    serv = interval_service(rec, plan.interval_seconds, n_int, answer_t, horizon)
+    n_months = int(month.max()) + 1
+    for ch, (off, ok) in serv.items():
+        t = plan.targets[ch][month]
+        if answer_t[ch] > BACKLOG_SECONDS:      # a backlog's promise is kept month by month
+            mo = np.bincount(month, weights=off, minlength=n_months)[month]
+            mk = np.bincount(month, weights=ok, minlength=n_months)[month]
+            off, ok = np.where(off > 0, mo, 0), mk
+        plan.meets[ch] = np.where(off > 0, (ok >= t * off - 1e-9).astype(np.int8), -1)
+    return plan
+
+
+def _total_hours(agents: dict, dt: float) -> float:
+    return sum(float(a.sum()) for a in agents.values()) * dt / 3600.0

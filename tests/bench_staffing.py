@@ -1,0 +1,47 @@
+"""Required staffing speed (``make bench``): the plan for the baseline year, one replication.
+
+Prints the wall time of :func:`sim.staffing.required_plan` for the one-year
+``baseline`` (journeys, three pools; target: at most 2 minutes on the 2-core
+development machine), the simulations it used, the staffed agent hours and
+how many staffed intervals meet their target and are binding. Prints figures
+only: speed is measured here, never asserted in the tests.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from analysis.erlang import min_agents
+from sim.cli import validate_config
+from sim.staffing import required_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=["scenario=baseline", "run.replications=1",
+                                           "scenario.staffing.mode=required"])
+    sc, run, seed, _ = validate_config(OmegaConf.to_container(cfg, resolve=True))
+    started = time.perf_counter()
+    plan = required_plan(sc, run, seed, 0, min_agents)
+    wall = time.perf_counter() - started
+    hours = sum(float(a.sum()) for a in plan.agents.values()) * plan.interval_seconds / 3600
+    print(f"required staffing, baseline year: {wall:.1f} s (target <= 120 s), "
+          f"{plan.simulations} simulations, {hours:,.0f} staffed agent hours")
+    for pool, agents in plan.agents.items():
+        chans = [c for c, p in plan.channel_pool.items() if p == pool]
+        staffed = agents > 0
+        binding = int((plan.binding[pool] & staffed).sum())
+        met = [float((plan.meets[c][staffed & (plan.meets[c] >= 0)] == 1).mean()) for c in chans]
+        print(f"  {pool:>13}: {int(staffed.sum())} staffed intervals, {binding} binding "
+              f"({binding / max(staffed.sum(), 1):.0%}); meeting target: "
+              + ", ".join(f"{c} {m:.1%}" for c, m in zip(chans, met)))
+
+
+if __name__ == "__main__":
+    main()
