@@ -11,9 +11,10 @@ Definitions (``scenario.staffing``, :class:`sim.scenario.Staffing`):
 
 ``staffing.parquet`` (:func:`plan_frame`): one row per replication, interval
 and pool: ``start`` (timestamp), ``agents``, ``binding`` (one agent fewer
-broke a target there), ``offered`` (contacts of the pool's channels arriving
-in the interval) and ``meets_target`` (every channel of the pool with
-contacts met its target; missing when none arrived).
+made a target fall clearly short there, :mod:`sim.staffing`), ``offered``
+(contacts of the pool's channels arriving in the interval) and
+``meets_target`` (every channel of the pool with contacts met its target;
+missing when none arrived).
 """
 
 from __future__ import annotations
