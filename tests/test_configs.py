@@ -84,11 +84,21 @@ def test_help_lists_scenarios():
     assert res.returncode == 0 and "single_queue" in res.stdout and "run.hours" in res.stdout
 
 
-def test_demo_config_composes_and_validates():
+@pytest.mark.parametrize("study", ["demo", "trap", "staffing"])
+def test_named_study_configs_compose_and_validate(study):
+    """Every named study (conf/<study>.yaml): its sweep's scenarios exist, and each sweep
+    point composes and validates."""
     with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        cfg = compose("demo", overrides=["scenario=baseline"], return_hydra_config=True)
-    assert set(cfg.hydra.sweeper.params.scenario.split(",")) <= set(SCENARIOS)
-    plain = OmegaConf.to_container(cfg, resolve=False)
-    plain.pop("hydra")
-    scenario, run, seed, defs = validate_config(plain)
-    assert run.hours == 8760 and scenario.name == "baseline"
+        cfg = compose(study, return_hydra_config=True)
+        params = dict(cfg.hydra.sweeper.params)
+        names = str(params.pop("scenario", cfg.hydra.runtime.choices.get("scenario", "baseline")))
+        assert set(names.split(",")) <= set(SCENARIOS)
+        fixed = [f"{k}={str(v).split(',')[0]}" for k, v in params.items()]
+        for name in names.split(","):
+            point = compose(study, overrides=[f"scenario={name}", *fixed])
+            plain = OmegaConf.to_container(point, resolve=False)
+            plain.pop("hydra", None)
+            scenario, run, seed, defs = validate_config(plain)
+            assert run.hours == 8760 and scenario.name == name
+    if study == "staffing":
+        assert scenario.staffing.mode == "required"
