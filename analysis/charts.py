@@ -292,8 +292,9 @@ def levers(study) -> list[tuple[str, tuple, tuple]]:
 
     A swept parameter's effect runs from its lowest to its highest setting
     (paired differences to the base, averaged over the other parameters of
-    its scenario); a scenario with no swept parameter is one lever, from the
-    base (0) to the scenario.
+    its scenario; without a base run, differences to its lowest setting); a
+    scenario with no swept parameter is one lever, from the base (0) to the
+    scenario.
     """
     s = study.summary
     base = study.base_row
@@ -304,6 +305,9 @@ def levers(study) -> list[tuple[str, tuple, tuple]]:
         swept = [c for c in params if g[c].notna().any() and g[c].nunique() >= 2]
         for c in swept:
             means = g[g[c].notna()].groupby(c)[[cm, cost]].mean()
+            if means.isna().all().all():     # no base run: effects from the lowest setting on
+                means = g[g[c].notna()].groupby(c)[[COMPANY_METRIC, "agent_cost_eur"]].mean()
+                means = (means - means.iloc[0]).set_axis([cm, cost], axis=1)
             lo, hi = means.index.min(), means.index.max()
             key = c[6:].removeprefix("scenario.")
             out.append((f"{scen}: {key} {lo:g} → {hi:g}" if isinstance(lo, float)

@@ -278,3 +278,19 @@ def test_the_page_renders_in_chromium_offline_with_every_chart(study, tmp_path):
         stat = ImageStat.Stat(crop)
         dark = sum(crop.histogram()[:128]) / (crop.width * crop.height)
         assert stat.stddev[0] > 20 and dark > 0.01, (chart, stat.stddev, dark)
+
+
+def test_a_study_without_its_base_still_reports(study, tmp_path):
+    """No base run: no paired differences, said in the summary; the swept parameter's lever is
+    measured from its lowest setting; every chart is still drawn."""
+    nobase = tmp_path / "nobase"
+    shutil.copytree(study, nobase)
+    shutil.rmtree(next((nobase / "runs").glob("base_2023-*")))
+    (nobase / "summary.parquet").unlink()
+    out = _report(nobase)
+    assert out.returncode == 0, out.stderr
+    page = _parse(nobase / "report.html")
+    assert page.figures == CHARTS
+    answer = page.paragraphs[1][1]
+    assert "The base scenario base_2023 has no finished run" in answer
+    assert "bot.containment_gain 0.05 → 0.15" in (nobase / "report.html").read_text()
