@@ -125,7 +125,7 @@ def test_the_baseline_year_plan_holds_its_targets_and_binding_intervals_are_tigh
           "held: " + ", ".join(pl for pl, b in zip(places, broke) if not b))
     assert len(picked) >= 15 and len(months) >= 2
     # customers learn and redial, so demand at an interval moves a little with every change
-    # elsewhere: a few binding phone intervals may hold by a point (measured: 20 of 22 break)
+    # elsewhere: a few binding phone intervals may hold by a point (measured: 23 of 24 break)
     assert np.mean(broke) >= 0.85, (np.mean(broke), len(broke))
 
 
