@@ -63,7 +63,7 @@ def _inline_svg(svg: str, prefix: str) -> str:
 
 
 def _get(row, key) -> float:
-    v = row.get(key) if hasattr(row, "get") else None
+    v = row.get(key)
     return math.nan if v is None else float(v)
 
 

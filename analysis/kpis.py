@@ -133,15 +133,17 @@ def pool_totals(rep: dict) -> dict:
     return {k: sum(p[k] for p in pools) for k in keys}
 
 
-def per_group_mean_ci(frame, by: str, drop: tuple = ()):
-    """Per value of column ``by``: ``replications`` (rows), and the mean and 95 % CI
-    half-width (``<column>_ci95``) of every other column except ``drop``."""
+def per_group_mean_ci(frame, by, drop: tuple = ()):
+    """Per value of column ``by`` (or per combination of a list of columns): ``replications``
+    (rows), and the mean and 95 % CI half-width (``<column>_ci95``) of every other column
+    except ``drop``."""
     import pandas as pd
 
+    keys = [by] if isinstance(by, str) else list(by)
     rows = []
-    for value, g in frame.groupby(by, sort=True):
-        row = {by: value, "replications": len(g)}
-        for col in frame.columns.drop([by, *drop]):
+    for value, g in frame.groupby(keys, sort=True, observed=True):
+        row = dict(zip(keys, value)) | {"replications": len(g)}
+        for col in frame.columns.drop([*keys, *drop]):
             row[col], row[f"{col}_ci95"] = mean_ci(g[col].tolist())
         rows.append(row)
     return pd.DataFrame(rows)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .kpis import per_group_mean_ci
+
 __all__ = ["add_paid", "plan_frame", "monthly_fte", "monthly_fte_summary", "plan_text",
            "HOURS_PER_MONTH"]
 
@@ -93,15 +95,7 @@ def monthly_fte(frame: pd.DataFrame, staffing, interval_seconds: float) -> pd.Da
 def monthly_fte_summary(months: pd.DataFrame) -> pd.DataFrame:
     """Per month and pool: the mean and 95 % CI half-width over replications of the staffed
     and paid hours and FTE (``staffing_monthly.csv``)."""
-    from .kpis import mean_ci
-
-    rows = []
-    for (month, pool), g in months.groupby(["month", "pool"], observed=True, sort=True):
-        row = {"month": month, "pool": pool, "replications": len(g)}
-        for col in ("staffed_hours", "paid_hours", "fte"):
-            row[col], row[f"{col}_ci95"] = mean_ci(g[col].tolist())
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return per_group_mean_ci(months, ["month", "pool"], drop=("replication",))
 
 
 def plan_text(frame: pd.DataFrame, months: pd.DataFrame, plan) -> str:

@@ -221,13 +221,8 @@ def load_study(study_dir) -> Study:
 
 # ---------------------------------------------------------------- the sections
 
-def _reach(row) -> str:
-    """'yes' when the CI's lower end reaches the target, 'maybe' when the CI covers it, else 'no'."""
-    v, h = row[COMPANY_METRIC], row.get(f"{COMPANY_METRIC}_ci95")
-    return _reach_value(v, h)
-
-
 def _reach_value(v, h) -> str:
+    """'yes' when the CI's lower end reaches the target, 'maybe' when the CI covers it, else 'no'."""
     h = 0.0 if _nan(h) else h
     if _nan(v):
         return "no"
@@ -279,7 +274,8 @@ def executive_summary(study: Study) -> list[str]:
     lab = study.labels
     n = len(s)
     reps = sorted(set(int(r) for r in s["replications"]))
-    reach = {r["point"]: _reach(r) for _, r in s.iterrows()}
+    reach = {r["point"]: _reach_value(r[COMPANY_METRIC], r.get(f"{COMPANY_METRIC}_ci95"))
+             for _, r in s.iterrows()}
     yes = [p for p in s["point"] if reach[p] == "yes"]
     maybe = [p for p in s["point"] if reach[p] == "maybe"]
     best = s.loc[s[COMPANY_METRIC].idxmax()]
@@ -304,8 +300,8 @@ def executive_summary(study: Study) -> list[str]:
                               f"{'is' if len(maybe) == 1 else 'are'} within the confidence "
                               "interval of it.")
     dr = "digital_resolution_share"
-    dr_yes = [p for _, r in s.iterrows() if _reach_value(r[dr], r.get(f"{dr}_ci95")) == "yes"
-              for p in [r["point"]]]
+    dr_yes = [r["point"] for _, r in s.iterrows()
+              if _reach_value(r[dr], r.get(f"{dr}_ci95")) == "yes"]
     dbest = s.loc[s[dr].idxmax()]
     if dr_yes:
         second = (f"By the share of needs actually resolved digitally, "

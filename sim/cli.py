@@ -8,14 +8,12 @@ replications and writes the run directory (see :mod:`analysis.runio`).
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import hydra
-import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -108,9 +106,7 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
         log_kpis, month_table = _log_kpis(frame, run.warmup_hours * 3600.0, defs, cost)
         log_kpis["metrics"]["registered_share_end"] = rec.registered_share_end
         if required:
-            met = np.concatenate([m[m >= 0] for m in plan.meets.values()])
-            log_kpis["metrics"]["intervals_meeting_target"] = float(met.mean()) if len(met) \
-                else math.nan
+            log_kpis["metrics"]["intervals_meeting_target"] = plan.met_share()
         rep_kpis.update(log_kpis)
         months.append(month_table.assign(replication=rep))
         per_rep.append(rep_kpis)

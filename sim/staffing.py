@@ -95,6 +95,11 @@ class StaffingPlan:
         """Pool → (times s, agents from each time): what :func:`sim.model.simulate` takes."""
         return _steps(self.agents, self.interval_seconds)
 
+    def met_share(self) -> float:
+        """Share of (channel, interval) pairs with contacts that met their target."""
+        met = np.concatenate([m[m >= 0] for m in self.meets.values()])
+        return float(met.mean()) if len(met) else math.nan
+
     def flat(self) -> dict[str, int] | None:
         """Pool → agents when every interval has the same number, else None."""
         if all(len(set(a.tolist())) == 1 for a in self.agents.values()):
@@ -134,6 +139,11 @@ def interval_service(rec: RunRecords, interval_s: float, n_int: int,
         j = np.minimum((a // interval_s).astype(np.int64), n_int - 1)
         out[ch] = (np.bincount(j, minlength=n_int), np.bincount(j, weights=ok, minlength=n_int))
     return out
+
+
+def _per_month(month: np.ndarray, values: np.ndarray, n_months: int) -> np.ndarray:
+    """Sum of per-interval ``values`` per month (``month``: each interval's month index)."""
+    return np.bincount(month, weights=values, minlength=n_months)
 
 
 def _months(start_date: str, interval_s: float, n_int: int) -> np.ndarray:
@@ -235,8 +245,7 @@ def required_plan(scenario, run, seed: int, replication: int, min_agents: Callab
         cnt = np.bincount(j, minlength=n_int).astype(float)
         work = np.bincount(j, weights=c["handle_s"][m] + wrap, minlength=n_int)
         lam[ch] = cnt / dt * 3600.0
-        mcnt = np.bincount(month[j], minlength=n_months)
-        mwork = np.bincount(month[j], weights=c["handle_s"][m] + wrap, minlength=n_months)
+        mcnt, mwork = _per_month(month, cnt, n_months), _per_month(month, work, n_months)
         month_aht = np.where(mcnt > 0, mwork / np.maximum(mcnt, 1),
                              mwork.sum() / max(mcnt.sum(), 1))
         aht[ch] = np.where(cnt >= 20, work / np.maximum(cnt, 1), month_aht[month])
@@ -244,9 +253,7 @@ def required_plan(scenario, run, seed: int, replication: int, min_agents: Callab
     for ch in channels:
         targets[ch] = np.full(n_months, sl_t[ch])
         if ch in backlog:       # cap at what ample agents reach in the pool's working hours
-            off, ok = service[ch]
-            mo = np.bincount(month, weights=off, minlength=n_months)
-            mk = np.bincount(month, weights=ok, minlength=n_months)
+            mo, mk = (_per_month(month, x, n_months) for x in service[ch])
             reach = np.where(mo > 0, mk / np.maximum(mo, 1), 1.0)
             targets[ch] = np.minimum(targets[ch], np.maximum(reach - 0.02, 0.0))
 
@@ -260,14 +267,13 @@ def required_plan(scenario, run, seed: int, replication: int, min_agents: Callab
             lam_p = sum(lam[ch] for ch in live)
             with np.errstate(invalid="ignore", divide="ignore"):
                 aht_p = np.where(lam_p > 0, sum(lam[ch] * aht[ch] for ch in live) / lam_p, 0.0)
-            patience = None    # Erlang C: redials and carried-over queues add what hang-ups save
-            below = 1    # start one below Erlang C: the search comes from below
             tgt = min(answer_t[ch] for ch in live)
             sl = max(sl_t[ch] for ch in live)
-            k = spec.concurrency
             for j in np.flatnonzero(lam_p > 0):
-                slots = formula(float(lam_p[j]), float(aht_p[j]), tgt, sl, patience)
-                agents[p][j] = max(math.ceil(slots / k) - below, 1)
+                # Erlang C (no hang-ups: redials and queues carried over add what they save),
+                # one agent below it: the search comes from below
+                slots = formula(float(lam_p[j]), float(aht_p[j]), tgt, sl, None)
+                agents[p][j] = max(math.ceil(slots / spec.concurrency) - 1, 1)
         elif mine:               # a backlog pool: one level per month in its working hours
             win = np.zeros(n_int, dtype=bool)
             for sh in spec.shifts:
@@ -277,9 +283,9 @@ def required_plan(scenario, run, seed: int, replication: int, min_agents: Callab
             if not win.any():
                 win[:] = True
             work_window[p] = win
-            work_h = sum(np.bincount(month, weights=lam[ch] * aht[ch] * dt / 3600.0 / 3600.0,
-                                     minlength=n_months) for ch in mine)
-            open_h = np.bincount(month, weights=win * dt / 3600.0, minlength=n_months)
+            work_h = sum(_per_month(month, lam[ch] * aht[ch] * dt / 3600.0 / 3600.0, n_months)
+                         for ch in mine)
+            open_h = _per_month(month, win * dt / 3600.0, n_months)
             need = work_h / np.maximum(open_h, 1e-9) / spec.concurrency
             level = np.ceil(need / 0.85)
             # well below the month's work fails for sure: the lower end of the bisection
@@ -295,8 +301,7 @@ def required_plan(scenario, run, seed: int, replication: int, min_agents: Callab
         for ch, (off, ok) in serv.items():
             p = primary[ch]
             if ch in backlog:
-                mo = np.bincount(month, weights=off, minlength=n_months)
-                mk = np.bincount(month, weights=ok, minlength=n_months)
+                mo, mk = _per_month(month, off, n_months), _per_month(month, ok, n_months)
                 bad = (mo > 0) & (mk < targets[ch] * mo - 1e-9)
                 where = work_window[p] if p in work_window else agents[p] > 0
                 out[p] = np.maximum(out[p], bad[month] & where)
@@ -340,7 +345,7 @@ def required_plan(scenario, run, seed: int, replication: int, min_agents: Callab
                        if p not in work_window)
             settled = True
             for p in work_window:
-                bad_month = np.bincount(month, weights=bad[p] > 0, minlength=n_months) > 0
+                bad_month = _per_month(month, bad[p] > 0, n_months) > 0
                 settled &= bisect(p, bad_month) if search else not bad_month.any()
                 if not search:
                     level[p] += bad_month
@@ -414,9 +419,8 @@ def _finish(plan, scenario, run, seed, replication, answer_t, horizon, n_int, mo
     for ch, (off, ok) in serv.items():
         t = plan.targets[ch][month]
         if answer_t[ch] > BACKLOG_SECONDS:      # a backlog's promise is kept month by month
-            mo = np.bincount(month, weights=off, minlength=n_months)[month]
-            mk = np.bincount(month, weights=ok, minlength=n_months)[month]
-            off, ok = np.where(off > 0, mo, 0), mk
+            mo, mk = _per_month(month, off, n_months), _per_month(month, ok, n_months)
+            off, ok = np.where(off > 0, mo[month], 0), mk[month]
         plan.meets[ch] = np.where(off > 0, (ok >= t * off - 1e-9).astype(np.int8), -1)
     return plan
 

@@ -44,6 +44,13 @@ def run_kpis(scenario, hours, replications=5, warmup_hours=0.0, seed=7):
     return summarise(per)
 
 
+#: A smaller unit of the 2023 studies (12,000 accounts, one quarter, no contact log), paired
+#: against base_2023: the setting the study tests share (they add replications and launchers).
+SMALL_2023 = ["scenario.customers.accounts=12000", "scenario.customers.new_accounts_per_year=4000",
+              "run.hours=2184", "run.write_contacts=false", "run.progress=false",
+              "base_scenario=base_2023"]
+
+
 def run_sweep(study_dir, *overrides: str, timeout: float = 1800):
     """``ccsim -m hydra.sweep.dir=STUDY overrides…`` in a subprocess, as a user would run it."""
     import subprocess

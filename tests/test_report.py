@@ -28,13 +28,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, run_sweep
+from conftest import ROOT, SMALL_2023, run_sweep
 
 CHARTS = ["channel-mix", "metric-trap", "cost-frontier", "monthly", "service", "tornado"]
 SECTIONS = ["Executive summary", "Charts", "Tables", "Assumptions"]
-SMALL = ["scenario.customers.accounts=12000", "scenario.customers.new_accounts_per_year=4000",
-         "run.hours=2184", "run.replications=3", "run.write_contacts=false",
-         "run.progress=false", "base_scenario=base_2023", "hydra/launcher=joblib"]
+SMALL = [*SMALL_2023, "run.replications=3", "hydra/launcher=joblib"]
 
 
 def _report(study: Path) -> subprocess.CompletedProcess:
@@ -190,7 +188,7 @@ def test_a_study_with_missing_runs_names_the_incomplete_scenario(study, tmp_path
     import json
 
     plan = json.loads(run_sweep_plan.read_text())
-    plan["jobs"].append(["scenario=restrict_agent_services", *SMALL[:-2]])
+    plan["jobs"].append(["scenario=restrict_agent_services", *SMALL_2023])
     run_sweep_plan.write_text(json.dumps(plan))
     roadmap = next((partial / "runs").glob("roadmap_2023-*"))
     roadmap.rename(partial / "runs" / f".tmp-{roadmap.name}-12345")

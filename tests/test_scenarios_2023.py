@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import study_summary
+from conftest import SMALL_2023, study_summary
 
 SCENARIOS = ["base_2023", "end_open_phone_lines", "improve_bot", "guidance_campaign",
              "support_site_improvement", "proactive_notifications", "restrict_agent_services",
              "roadmap_2023"]
-SMALL = ["scenario.customers.accounts=12000", "scenario.customers.new_accounts_per_year=4000",
-         "run.hours=2184", "run.replications=4", "run.write_contacts=false",
-         "run.progress=false", "base_scenario=base_2023"]
+SMALL = [*SMALL_2023, "run.replications=4"]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, study_summary
+from conftest import ROOT, SMALL_2023, study_summary
 
 from analysis.erlang import erlang_a, min_agents
 from sim.model import simulate
@@ -129,9 +129,7 @@ def test_the_baseline_year_plan_holds_its_targets_and_binding_intervals_are_tigh
     assert np.mean(broke) >= 0.85, (np.mean(broke), len(broke))
 
 
-SMALL = ["scenario.customers.accounts=12000", "scenario.customers.new_accounts_per_year=4000",
-         "run.hours=2184", "run.replications=2", "run.write_contacts=false",
-         "run.progress=false", "base_scenario=base_2023", "scenario.staffing.mode=required"]
+SMALL = [*SMALL_2023, "run.replications=2", "scenario.staffing.mode=required"]
 
 
 @pytest.mark.slow
