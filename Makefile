@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench faults lint clean
 
 install: $(STAMP)
 
@@ -25,6 +25,9 @@ bench: install
 	$(BIN)/python tests/bench_engine.py
 	$(BIN)/python tests/bench_staffing.py
 	$(BIN)/python tests/bench_sweep.py
+
+faults: install
+	$(BIN)/python tests/fault_catalogue.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -87,7 +87,8 @@ def channel_mix(study):
     left = np.zeros(len(rows))
     totals = np.array([sum(_get(r, f"volume.{c}") for c in channels) for _, r in rows])
     for c in channels:
-        share = np.array([_get(r, f"volume.{c}") for _, r in rows]) / totals * 100
+        volume = np.array([_get(r, f"volume.{c}") for _, r in rows])
+        share = np.divide(volume * 100, totals, out=np.zeros(len(rows)), where=totals > 0)
         ax.barh(y, share, left=left, color=SHADE[c], hatch=HATCH[c], edgecolor="black",
                 linewidth=0.4, label=CHANNEL_LABELS[c] + (" (manual)" if c in MANUAL else ""))
         left += share

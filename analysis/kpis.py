@@ -146,6 +146,10 @@ def per_group_mean_ci(frame, by, drop: tuple = ()):
         for col in frame.columns.drop([*keys, *drop]):
             row[col], row[f"{col}_ci95"] = mean_ci(g[col].tolist())
         rows.append(row)
+    if not rows:                  # no group (a run without contacts): the columns only
+        values = [c for c in frame.columns if c not in (*keys, *drop)]
+        return pd.DataFrame(columns=[*keys, "replications",
+                                     *(x for c in values for x in (c, f"{c}_ci95"))])
     return pd.DataFrame(rows)
 
 

@@ -85,24 +85,91 @@ class LogError(ValueError):
     """A malformed contact log: the message names the row (1 = first data row) and value."""
 
 
-def read_contact_log(path) -> pd.DataFrame:
+#: Largest log file read by default (pandas needs several times the file's size in memory).
+MAX_FILE_GB = 4.0
+
+
+def read_contact_log(path, sep: str = ",", max_file_gb: float = MAX_FILE_GB) -> pd.DataFrame:
     """Read a contact log from CSV or parquet and validate it (raises LogError)."""
     path = Path(path)
     if not path.exists():
         raise LogError(f"{path}: no such file")
+    if path.is_dir():
+        raise LogError(f"{path} is a folder; give a contact log file (.csv or .parquet), e.g. "
+                       "results/runs/<run>/contacts.parquet")
+    size = path.stat().st_size
+    if size > max_file_gb * 1e9:
+        raise LogError(f"{path} has {size / 1e9:,.1f} GB, above the {max_file_gb:g} GB this "
+                       "command reads by default (it needs several times that in memory); "
+                       "pass --max-file-gb to read it anyway, or split the log")
+    kind = "parquet" if path.suffix.lower() == ".parquet" else "CSV"
     try:
-        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        if kind == "parquet":
+            df = pd.read_parquet(path)
+        else:
+            _check_header(path, sep)
+            df = pd.read_csv(path, sep=sep, dtype={c: "string" for c in _TEXT_COLUMNS})
+    except LogError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise LogError(f"{path} is not UTF-8 text ({exc.reason}); save it as UTF-8 (in Excel: "
+                       "CSV UTF-8)") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file
-        raise LogError(f"{path}: cannot be read as {'parquet' if path.suffix == '.parquet' else 'CSV'}"
-                       f" ({exc})") from None
-    return validate_log(df)
+        detail = " ".join(str(exc).split())[:300]
+        raise LogError(f"{path}: cannot be read as {kind} ({type(exc).__name__}: {detail})") \
+            from None
+    if df.empty:
+        raise LogError(f"{path} has no contacts (only a header); a contact log needs one row "
+                       "per contact")
+    try:
+        return validate_log(df)
+    except LogError as exc:
+        raise LogError(f"{path}: {exc}") from None
 
 
-def _bad_row(df: pd.DataFrame, mask, column: str, allowed: str) -> None:
+#: Columns read as text from a CSV (identifiers are told apart from numbers later).
+_TEXT_COLUMNS = ("contact_id", "need_id", "customer_id", "channel", "start", "outcome",
+                 "escalated_from", "target_product")
+
+
+def _check_header(path: Path, sep: str) -> None:
+    """A CSV header with every column once; a hint when the separator looks different."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        line = f.readline()
+    if not line.strip():
+        raise LogError(f"{path} is empty; a contact log starts with a header line: "
+                       + ",".join(LOG_COLUMNS))
+    names = [n.strip() for n in next(csv.reader([line], delimiter=sep))]
+    missing = [c for c in LOG_COLUMNS if c not in names]
+    if missing:
+        for other, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars"),
+                             (",", "commas")):
+            if other != sep and other in line and all(c in line for c in LOG_COLUMNS[:3]):
+                raise LogError(f"{path}: the header is separated by {label}, not by {sep!r}: "
+                               f"save the file with commas or pass --sep '{other}'")
+    dup = sorted({n for n in names if names.count(n) > 1 and n})
+    if dup:
+        raise LogError(f"{path}: column(s) {', '.join(dup)} appear more than once in the header; "
+                       "give every column once")
+
+
+def _show(value) -> str:
+    """A value as the user wrote it: no numpy wrappers, text quoted."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "empty"
+    return repr(value)
+
+
+def _bad_row(df: pd.DataFrame, mask, column: str, allowed: str, why: str | None = None) -> None:
     if mask.any():
         i = int(np.flatnonzero(np.asarray(mask))[0])
-        raise LogError(f"row {i + 1} (contact_id {df['contact_id'].iloc[i]!r}): {column} = "
-                       f"{df[column].iloc[i]!r} is not allowed; allowed: {allowed}")
+        raise LogError(f"row {i + 1} (contact_id {_show(df['contact_id'].iloc[i])}): {column} = "
+                       f"{_show(df[column].iloc[i])} " + (why or "is not allowed")
+                       + f"; allowed: {allowed}")
 
 
 def _ids(df: pd.DataFrame, column: str, like: pd.Series | None = None) -> pd.Series:
@@ -112,15 +179,70 @@ def _ids(df: pd.DataFrame, column: str, like: pd.Series | None = None) -> pd.Ser
     """
     raw = df[column]
     nullable = like is not None
-    _bad_row(df, raw.isna() & (not nullable), column, "an identifier (not empty)")
-    numbers = pd.to_numeric(raw, errors="coerce")
-    integral = numbers.notna() & (numbers == numbers.round())
+    if raw.dtype == bool or str(raw.dtype) == "boolean":
+        _bad_row(df, raw.notna(), column, "an identifier (an integer or a text)")
+    if pd.api.types.is_float_dtype(raw):
+        bad = raw.notna() & ~np.isfinite(raw.astype(float))
+        _bad_row(df, bad, column, "an identifier (an integer or a text)")
+    if not nullable:
+        text = raw.astype("string").str.strip()
+        _bad_row(df, raw.isna() | (text == ""), column, "an identifier (not empty)")
+    stripped = raw.astype("string").str.strip() if not pd.api.types.is_numeric_dtype(raw) \
+        else raw
+    numbers = pd.to_numeric(stripped, errors="coerce")
+    integral = numbers.notna() & np.isfinite(numbers.astype(float)) & (numbers == numbers.round())
     numeric_kind = (integral | raw.isna()).all() if like is None else \
         str(like.dtype) == "Int64"
     if numeric_kind:
         _bad_row(df, raw.notna() & ~integral, column, "an integer id like contact_id")
+        big = integral & (numbers.abs() >= 2 ** 63)
+        _bad_row(df, big, column, "an integer id below 2^63")
         return numbers.astype("Int64")
     return raw.astype("string").str.strip().astype("string")
+
+
+_TZ = r"(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def _start(df: pd.DataFrame) -> pd.Series:
+    """``start`` as naive timestamps: ISO-8601 text (all with a time-zone offset, converted to
+    UTC, or none with one) or a datetime column."""
+    raw = df["start"]
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        out = raw.dt.tz_convert(None) if getattr(raw.dt, "tz", None) is not None else raw
+        _bad_row(df, out.isna(), "start", "an ISO-8601 time")
+        return out.astype("datetime64[ns]")
+    if not (pd.api.types.is_string_dtype(raw) or raw.dtype == object):
+        _bad_row(df, pd.Series(True, index=df.index), "start",
+                 "an ISO-8601 time such as 2023-01-02T09:30:00 (text, not a number)")
+    text = raw.astype("string").str.strip()
+    is_text = raw.map(lambda v: isinstance(v, str) or v is None or v is pd.NA
+                      or (isinstance(v, float) and math.isnan(v)))
+    _bad_row(df, ~is_text, "start", "an ISO-8601 time such as 2023-01-02T09:30:00 (text)")
+    # pandas also reads "now" and "today": an ISO-8601 time starts with its year
+    _bad_row(df, ~text.str.match(r"\d{4}", na=False) & text.notna(), "start",
+             "an ISO-8601 time such as 2023-01-02T09:30:00")
+    zoned = text.str.contains(_TZ, regex=True, na=False)
+    if zoned.any() and not zoned.all():
+        _bad_row(df, zoned != zoned.iloc[0], "start",
+                 "every start with a time-zone offset (e.g. +02:00) or none of them",
+                 why=("has a time-zone offset and row 1 has none" if not zoned.iloc[0]
+                      else "has no time-zone offset and row 1 has one"))
+    try:
+        out = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=bool(zoned.any()))
+    except (ValueError, OverflowError, TypeError):
+        out = pd.Series([_one_time(v, bool(zoned.any())) for v in text], index=df.index)
+    if zoned.any():
+        out = out.dt.tz_convert(None)
+    _bad_row(df, out.isna(), "start", "an ISO-8601 time such as 2023-01-02T09:30:00")
+    return out.astype("datetime64[ns]")
+
+
+def _one_time(value, utc: bool):
+    try:
+        return pd.to_datetime(value, format="ISO8601", utc=utc)
+    except (ValueError, OverflowError, TypeError):
+        return pd.NaT
 
 
 def validate_log(df: pd.DataFrame) -> pd.DataFrame:
@@ -129,17 +251,18 @@ def validate_log(df: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise LogError(f"missing column(s): {', '.join(missing)}; a contact log needs "
                        + ", ".join(LOG_COLUMNS))
+    if df.empty:
+        raise LogError("the log has no contacts; a contact log needs one row per contact")
     df = df.reset_index(drop=True).copy()
     for col in ("contact_id", "need_id", "customer_id"):
         df[col] = _ids(df, col)
     df["escalated_from"] = _ids(df, "escalated_from", like=df["contact_id"])
-    df["channel"] = df["channel"].astype(str)
-    _bad_row(df, ~df["channel"].isin(CHANNELS), "channel", ", ".join(CHANNELS))
-    df["outcome"] = df["outcome"].astype(str)
-    _bad_row(df, ~df["outcome"].isin(LOG_OUTCOMES), "outcome", ", ".join(LOG_OUTCOMES[:4]))
-    start = pd.to_datetime(df["start"], errors="coerce", format="ISO8601")
-    _bad_row(df, start.isna(), "start", "an ISO-8601 time")
-    df["start"] = start
+    for col, allowed in (("channel", CHANNELS), ("outcome", LOG_OUTCOMES)):
+        text = df[col].astype("string").str.strip()
+        shown = allowed[:4] if col == "outcome" else allowed
+        _bad_row(df, ~text.isin(allowed).fillna(False).astype(bool), col, ", ".join(shown))
+        df[col] = text.astype(str)
+    df["start"] = _start(df)
     df["target_product"] = _as_bool(df)
     group = ["replication"] if "replication" in df.columns else []
     _bad_row(df, df.duplicated(group + ["contact_id"]), "contact_id", "a value unique in the log")
@@ -160,19 +283,53 @@ def _as_bool(df: pd.DataFrame) -> pd.Series:
 
 
 def _check_escalations(df: pd.DataFrame, group: list[str]) -> None:
-    """Every escalated_from names an earlier contact of the same need."""
+    """Every escalated_from names another, earlier (or simultaneous) contact of the same need,
+    and following escalated_from back from any contact never comes round to it again."""
     has = df["escalated_from"].notna()
     if not has.any():
         return
-    ref = df[group + ["contact_id", "need_id", "start"]].rename(
-        columns={"contact_id": "escalated_from", "need_id": "_need", "start": "_start"})
+    allowed = "the contact_id of an earlier contact of the same need"
+    _bad_row(df, has & (df["escalated_from"] == df["contact_id"]).fillna(False).astype(bool),
+             "escalated_from", allowed, why="is the contact itself")
+    ref = df[group + ["contact_id", "need_id", "start"]].reset_index().rename(
+        columns={"contact_id": "escalated_from", "need_id": "_need", "start": "_start",
+                 "index": "_row"})
     rows = df.loc[has, group + ["escalated_from", "need_id", "start"]].reset_index()
     merged = rows.merge(ref, on=group + ["escalated_from"], how="left").set_index("index")
-    bad = merged["_need"].isna() | (merged["_need"] != merged["need_id"]) | \
-        (merged["_start"] > merged["start"])
-    mask = pd.Series(False, index=df.index)
-    mask.loc[merged.index[bad.to_numpy(dtype=bool)]] = True
-    _bad_row(df, mask, "escalated_from", "the contact_id of an earlier contact of the same need")
+
+    def flag(bad) -> pd.Series:
+        mask = pd.Series(False, index=df.index)
+        mask.loc[merged.index[np.asarray(bad, dtype=bool)]] = True
+        return mask
+
+    _bad_row(df, flag(merged["_need"].isna()), "escalated_from", allowed,
+             why="names no contact of the log" + (" (of the same replication)" if group else ""))
+    other = (merged["_need"] != merged["need_id"]).fillna(False)
+    if other.any():
+        i = merged.index[np.asarray(other, dtype=bool)][0]
+        j = merged.loc[i]
+        raise LogError(f"row {i + 1} (contact_id {_show(df['contact_id'].iloc[i])}): "
+                       f"escalated_from = {_show(j['escalated_from'])} is a contact of need "
+                       f"{_show(j['_need'])}, but this row's need_id is {_show(j['need_id'])}; "
+                       f"allowed: {allowed} (check need_id and escalated_from)")
+    _bad_row(df, flag((merged["_start"] > merged["start"]).fillna(False)), "escalated_from",
+             allowed, why="starts after this contact")
+    # loops: contacts escalated from each other at the same time (pointer doubling)
+    parent = np.full(len(df) + 1, len(df), dtype=np.int64)     # the last slot: "no parent"
+    parent[merged.index.to_numpy()] = merged["_row"].to_numpy(dtype=np.int64)
+    up = parent.copy()
+    for _ in range(max(int(np.ceil(np.log2(len(df) + 1))) + 1, 1)):
+        up = up[up]
+    looped = up[:-1] != len(df)
+    if looped.any():
+        i = int(np.flatnonzero(looped)[0])
+        chain, k = [i], parent[i]
+        while k not in chain and k != len(df) and len(chain) < 6:
+            chain.append(int(k))
+            k = parent[k]
+        shown = " → ".join(_show(df["contact_id"].iloc[c]) for c in chain + [int(k)])
+        _bad_row(df, pd.Series(looped, index=df.index), "escalated_from", allowed,
+                 why=f"makes a loop of escalations ({shown})")
 
 
 def _parts(df: pd.DataFrame, d: MetricDefinitions) -> dict:
@@ -245,6 +402,10 @@ def monthly_table(df: pd.DataFrame, d: MetricDefinitions | None = None) -> pd.Da
     :func:`log_metrics` over that month's contacts, and ``phone_handle_mean_s``
     (mean handle time of answered calls) when the log has ``handle_s``."""
     rows = []
+    if df.empty:                  # a run without contacts: no month, but the same columns
+        columns = ["month", *(f"{k}_contacts" for k in CHANNELS), *METRIC_KEYS]
+        return pd.DataFrame(columns=columns + (["phone_handle_mean_s"]
+                                               if "handle_s" in df.columns else []))
     month = df["start"].dt.year * 100 + df["start"].dt.month      # strftime costs 0.9 s a year
     for m, g in df.groupby(month, sort=True):
         row = {"month": f"{m // 100:04d}-{m % 100:02d}"}
@@ -275,30 +436,66 @@ def volumes(df: pd.DataFrame) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``ccsim-metrics LOG``: print the log's metrics as one JSON object."""
-    import argparse
-    import sys
+    """``ccsim-metrics LOG``: print the log's metrics as one JSON object (exit codes: 0 done,
+    2 a malformed log or definitions file, 1 a failure; see :mod:`analysis.guard`)."""
+    from .guard import run_command
 
+    return run_command("ccsim-metrics", lambda: _main(argv))
+
+
+DEFAULT_DEFINITIONS = Path(__file__).resolve().parent.parent / "conf" / "metrics" / "default.yaml"
+
+
+def read_definitions(path: Path | None) -> MetricDefinitions:
+    """Metric definitions from a YAML file (None: ``conf/metrics/default.yaml``, or the
+    built-in defaults where ccsim is installed without it); raises ConfigError."""
     import yaml
 
     from sim.validate import ConfigError
 
+    if path is None:
+        if not DEFAULT_DEFINITIONS.exists():
+            return MetricDefinitions()
+        path = DEFAULT_DEFINITIONS
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError([f"--definitions {path}: no such file"], prefix="Bad definitions")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        detail = " ".join(str(exc).split())
+        raise ConfigError([f"{path} is not a readable YAML file ({detail})"],
+                          prefix="Bad definitions") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError([f"{path} holds {type(data).__name__}, not a mapping of definition "
+                           f"names to channel lists; allowed keys: "
+                           + ", ".join(MetricDefinitions.__dataclass_fields__)],
+                          prefix="Bad definitions")
+    return load_definitions(data, "definitions")
+
+
+def _main(argv: list[str] | None) -> int:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="ccsim-metrics", description="Metrics of a contact log (CSV or parquet): manual "
         "contacts, the company's online share of contacts, the online self-service share, "
-        "the digital resolution share, double counts and needs.")
+        "the digital resolution share, double counts and needs. Exit status: 0 done, 2 a "
+        "malformed log or definitions file (the message names the row or key), 1 a failure.")
     parser.add_argument("log", type=Path, help="contact log: .csv or .parquet")
     parser.add_argument("--definitions", type=Path, default=None,
                         help="metric definitions YAML (default: conf/metrics/default.yaml)")
+    parser.add_argument("--sep", default=",", help="CSV column separator (default: ,)")
+    parser.add_argument("--max-file-gb", type=float, default=MAX_FILE_GB,
+                        help="largest log file to read (default: %(default)s GB)")
     args = parser.parse_args(argv)
+    defs = read_definitions(args.definitions)
     try:
-        defs_path = args.definitions or Path(__file__).resolve().parent.parent / "conf" / \
-            "metrics" / "default.yaml"
-        defs = load_definitions(yaml.safe_load(defs_path.read_text()) if defs_path.exists() else None)
-        df = read_contact_log(args.log)
-    except (LogError, ConfigError, OSError) as exc:
-        print(f"ccsim-metrics: {exc}", file=sys.stderr)
-        return 2
+        df = read_contact_log(args.log, sep=args.sep, max_file_gb=args.max_file_gb)
+    except LogError as exc:
+        from .guard import BadInput
+
+        raise BadInput(str(exc)) from None
     if "replication" in df.columns and df["replication"].nunique() > 1:
         per = [log_metrics(g, defs) for _, g in df.groupby("replication")]
         result = {k: float(np.mean([m[k] for m in per])) for k in METRIC_KEYS}

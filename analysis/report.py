@@ -16,7 +16,8 @@ from pathlib import Path
 import yaml
 
 from .erlang import erlang_a, erlang_c
-from .runio import KPIS_FILE, load_kpis
+from .guard import BadInput, run_command
+from .runio import load_kpis, run_problems, write_text
 
 __all__ = ["build_report", "main"]
 
@@ -105,7 +106,11 @@ def _study_section(root: Path) -> list[str]:
     path = root / "summary.parquet"
     if not path.exists():
         return []
-    s = pd.read_parquet(path)
+    try:
+        s = pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - a truncated summary is said, not shown
+        return [f"**The study summary cannot be read** ({type(exc).__name__}); rebuild it with "
+                f"`python -m analysis.study {root}`.", ""]
     lines = ["## The study: every point against the base", "",
              "Mean over replications, then in brackets the paired difference to the base run "
              "(same seed, replication by replication) ± 95 % CI half-width; P(≥ 80 %): share of "
@@ -135,30 +140,37 @@ def build_report(root: Path) -> Path:
     if not configs:
         raise FileNotFoundError(f"no runs (scenario.yaml) below {root}")
     lines = [f"# ccsim report: {root}", ""]
-    incomplete = [d for d in configs if not (d / KPIS_FILE).exists()]
+    configs = [d for d in configs if not any(part.startswith(".tmp-") or
+                                             part.startswith(".failed-")
+                                             for part in d.relative_to(root).parts)]
+    incomplete = [d for d in configs if run_problems(d)]
     if incomplete:
-        lines += ["**Incomplete runs (no kpis.json):** "
-                  + ", ".join(f"`{d.relative_to(root)}`" for d in incomplete), ""]
+        lines += ["**Incomplete runs (not finished, or files missing):** "
+                  + ", ".join(f"`{d.relative_to(root)}` ({run_problems(d)[0]})"
+                              for d in incomplete), ""]
     lines += _study_section(root)
     for d in configs:
         if d not in incomplete:
             lines += _run_section(d, root)
-    out = root / "report.md"
-    out.write_text("\n".join(lines))
-    return out
+    return write_text(root / "report.md", "\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, help="a run or sweep folder under results/")
     args = parser.parse_args(argv)
-    try:
-        path = build_report(args.folder)
-    except FileNotFoundError as exc:
-        print(f"report: {exc}", file=sys.stderr)
-        return 2
-    print(f"Report: {path}")
-    return 0
+
+    def body() -> int:
+        if not args.folder.is_dir():
+            raise BadInput(f"no such folder: {args.folder}")
+        try:
+            path = build_report(args.folder)
+        except FileNotFoundError as exc:
+            raise BadInput(str(exc)) from None
+        print(f"Report: {path}")
+        return 0
+
+    return run_command("analysis.report", body, error_folder=lambda: args.folder)
 
 
 if __name__ == "__main__":

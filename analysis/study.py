@@ -36,21 +36,36 @@ import pandas as pd
 import yaml
 
 from .kpis import mean_ci
-from .runio import KPIS_FILE, load_kpis, write_csv, write_table
+from .runio import load_kpis, run_problems, write_csv, write_table
 
-__all__ = ["finished_runs", "summarise_study", "write_summary", "main", "TARGET"]
+__all__ = ["finished_runs", "broken_runs", "summarise_study", "write_summary", "main", "TARGET"]
 
 TARGET = 0.80          # the company's digital target
 COMPANY_METRIC = "online_share_of_contacts"
 
 
-def finished_runs(study_dir: Path) -> list[Path]:
-    """Run folders under ``study_dir/runs`` whose ``kpis.json`` exists (sorted)."""
+def _run_folders(study_dir: Path) -> list[Path]:
     runs = Path(study_dir) / "runs"
     if not runs.is_dir():
         return []
-    return sorted(p for p in runs.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and (p / KPIS_FILE).exists())
+    return sorted(p for p in runs.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def finished_runs(study_dir: Path) -> list[Path]:
+    """Run folders under ``study_dir/runs`` that are complete (sorted; see
+    :func:`analysis.runio.run_problems`)."""
+    return [p for p in _run_folders(study_dir) if not run_problems(p)]
+
+
+def broken_runs(study_dir: Path) -> list[tuple[Path, str]]:
+    """Run folders that are not complete runs, with the first reason (a run being written
+    lives in a ``.tmp-`` folder and is not listed)."""
+    out = []
+    for p in _run_folders(study_dir):
+        problems = run_problems(p)
+        if problems:
+            out.append((p, problems[0]))
+    return out
 
 
 def _point(overrides: list[str]) -> str:
@@ -131,20 +146,35 @@ def write_summary(study_dir: Path, base: str = "baseline") -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m analysis.study STUDY``: rebuild the summary (exit codes: analysis.guard)."""
+    from .guard import run_command
+
+    return run_command("analysis.study", lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
+    from .guard import BadInput, Failure
+
     parser = argparse.ArgumentParser(
         prog="python -m analysis.study",
         description="Summarise a study folder (results/<study>/): one row per finished run "
-        "with means, 95 %% CIs and paired differences against the base scenario.")
+        "with means, 95 %% CIs and paired differences against the base scenario. Runs that "
+        "are not complete are named and left out. Exit status: 0 done, 1 no finished run or "
+        "the summary cannot be written, 2 bad input.")
     parser.add_argument("study_dir", type=Path)
     parser.add_argument("--base", default="baseline", help="base scenario (default: baseline)")
     args = parser.parse_args(argv)
     if not args.study_dir.is_dir():
-        print(f"analysis.study: no such folder: {args.study_dir}", file=sys.stderr)
-        return 2
+        raise BadInput(f"no such folder: {args.study_dir}")
+    if not (args.study_dir / "runs").is_dir():
+        raise BadInput(f"{args.study_dir} is not a study folder (no runs/); a study is what "
+                       "`ccsim -m study=NAME …` writes")
+    for run, why in broken_runs(args.study_dir):
+        print(f"analysis.study: left out {run.name}: {why}; run the sweep again to repair it",
+              file=sys.stderr)
     path = write_summary(args.study_dir, args.base)
     if path is None:
-        print(f"analysis.study: no finished run under {args.study_dir / 'runs'}", file=sys.stderr)
-        return 1
+        raise Failure(f"no finished run under {args.study_dir / 'runs'}; nothing to summarise")
     print(f"[ccsim] summary: {path}")
     return 0
 

@@ -27,17 +27,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from .guard import BadInput, run_command
 from .report_model import CHANNEL_LABELS, Cell, Report, Section, Table
 from .runio import KPIS_FILE
 from .sources import SEEDS, SOURCES
-from .study import COMPANY_METRIC, TARGET, finished_runs, write_summary
+from .study import COMPANY_METRIC, TARGET, broken_runs, finished_runs, write_summary
 
 __all__ = ["Study", "load_study",
            "build_report", "write_report", "main"]
@@ -170,13 +170,46 @@ def _multirun_base(study_dir: Path) -> str | None:
     return (yaml.safe_load(path.read_text()) or {}).get("base_scenario")
 
 
+def _plan(study_dir: Path) -> dict:
+    """``plan.json`` of the study ({} when absent or unreadable: the report still runs)."""
+    path = study_dir / "plan.json"
+    try:
+        plan = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return plan if isinstance(plan, dict) else {}
+
+
+def _stale(summary_path: Path, runs_csv: Path, done: list[Path]) -> bool:
+    """Whether the summary must be rebuilt: missing, unreadable, or not of these runs."""
+    try:
+        if not summary_path.exists() or not runs_csv.exists():
+            return True
+        pq_rows = pd.read_parquet(summary_path, columns=["point"])
+        folders = set(pd.read_csv(runs_csv)["folder"])
+        return (folders != {r.name for r in done} or len(pq_rows) == 0
+                or any((r / KPIS_FILE).stat().st_mtime > summary_path.stat().st_mtime
+                       for r in done))
+    except Exception:  # noqa: BLE001 - anything unreadable is rebuilt
+        return True
+
+
+def _tmp_run(tmp_name: str) -> str:
+    """The run folder a temporary folder is for: ``.tmp-<run>-<host>-<pid>-<random>`` (older
+    ccsim: ``.tmp-<run>-<pid>``)."""
+    rest = tmp_name[len(".tmp-"):]
+    parts = rest.split("-")
+    if len(parts) >= 5 and parts[-2].isdigit():
+        return "-".join(parts[:-3])
+    return rest.rsplit("-", 1)[0]
+
+
 def load_study(study_dir) -> Study:
     """Read a study folder; rebuild its summary when missing or older than its runs."""
     study_dir = Path(study_dir)
     if not study_dir.is_dir():
         raise FileNotFoundError(f"no such folder: {study_dir}")
-    plan_path = study_dir / "plan.json"
-    plan = json.loads(plan_path.read_text()) if plan_path.exists() else {}
+    plan = _plan(study_dir)
     if not plan and not (study_dir / "runs").is_dir():
         raise FileNotFoundError(f"{study_dir} is not a study folder (no runs/ and no plan.json); "
                                 "a study is what `ccsim -m study=NAME …` writes")
@@ -184,11 +217,7 @@ def load_study(study_dir) -> Study:
     done = finished_runs(study_dir)
     summary_path = study_dir / "summary.parquet"
     runs_csv = study_dir / "runs.csv"
-    stale = (not summary_path.exists() or not runs_csv.exists()
-             or set(pd.read_csv(runs_csv)["folder"]) != {r.name for r in done}
-             or any((r / KPIS_FILE).stat().st_mtime > summary_path.stat().st_mtime
-                    for r in done))
-    if done and stale:
+    if done and _stale(summary_path, runs_csv, done):
         write_summary(study_dir, base)
     summary = pd.read_parquet(summary_path) if done else pd.DataFrame(
         columns=["point", "scenario", "seed", "replications"])
@@ -211,8 +240,15 @@ def load_study(study_dir) -> Study:
         if ov not in done_overrides:
             incomplete.append((name, " ".join(ov) or "(no overrides)"))
     runs = study_dir / "runs"
+    finished_names = {r.name for r in done}
+    for run, why in broken_runs(study_dir):
+        name = run.name.rsplit("-", 1)[0]
+        incomplete.append((name, f"not complete ({why}); run the sweep again to repair it"))
     for tmp in sorted(runs.glob(".tmp-*")) if runs.is_dir() else []:
-        name = tmp.name[len(".tmp-"):].rsplit("-", 2)[0]
+        run_name = _tmp_run(tmp.name)
+        if run_name in finished_names:
+            continue                  # a leftover of an attempt that another process finished
+        name = run_name.rsplit("-", 1)[0]
         if not any(n == name for n, _ in incomplete):
             incomplete.append((name, f"started, not finished ({tmp.name})"))
     return Study(study_dir, base, summary, labels, run_dirs, run_seconds, planned, finished,
@@ -585,13 +621,16 @@ def main(argv: list[str] | None = None) -> int:
         "(one self-contained page) and STUDY_DIR/report.pdf (the same sections).")
     parser.add_argument("study_dir", type=Path, help="a study folder, e.g. results/demo")
     args = parser.parse_args(argv)
-    try:
-        html, pdf = write_report(args.study_dir)
-    except FileNotFoundError as exc:
-        print(f"ccsim-report: {exc}", file=sys.stderr)
-        return 2
-    print(f"Report: {html}\nPDF:    {pdf}")
-    return 0
+
+    def body() -> int:
+        try:
+            html, pdf = write_report(args.study_dir)
+        except FileNotFoundError as exc:
+            raise BadInput(str(exc)) from None
+        print(f"Report: {html}\nPDF:    {pdf}")
+        return 0
+
+    return run_command("ccsim-report", body, error_folder=lambda: args.study_dir)
 
 
 if __name__ == "__main__":

@@ -64,8 +64,12 @@ class ParameterSpec:
     tolerance: float = field(metadata={"min_exclusive": 0.0})
 
     def problems(self, key: str) -> list[str]:
+        if not self.lower < self.upper:
+            return [f"{key}: lower = {self.lower:g} and upper = {self.upper:g}; allowed: lower "
+                    "below upper (a parameter with one value is not fitted: set it in the "
+                    "scenario instead)"]
         return fail_if(not self.lower <= self.start <= self.upper, f"{key}.start", self.start,
-                       f"must lie within [lower, upper] = [{self.lower}, {self.upper}]")
+                       f"it must lie within [lower, upper] = [{self.lower:g}, {self.upper:g}]")
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,32 @@ class TargetSpec:
         return (fail_if((self.change is None) == (self.value is None), key, given,
                         "give exactly one of `change` (relative change against the "
                         "reference) or `value`")
-                + fail_if(parts[0] not in ("volumes", "metrics") or len(parts) not in (2, 3),
-                          key, ".".join(parts), f"unknown figure; allowed: {FIGURES}"))
+                + _figure_problems(key, parts))
+
+
+def _figure_problems(key: str, parts: list[str]) -> list[str]:
+    """A figure's name: ``volumes.<channel>``, ``volumes.<channel>.<YYYY-MM>``,
+    ``metrics.<key>``."""
+    from analysis.metrics import METRIC_KEYS
+
+    from .journey_spec import CHANNELS
+
+    name = ".".join(parts)
+    if not parts or parts[0] not in ("volumes", "metrics") or len(parts) not in (2, 3) \
+            or (parts[0] == "metrics" and len(parts) != 2):
+        return [f"{key} is not a known figure; allowed: {FIGURES}"]
+    if parts[0] == "metrics":
+        return fail_if(parts[1] not in METRIC_KEYS, key, name,
+                       "allowed: metrics." + ", metrics.".join(METRIC_KEYS))
+    out = fail_if(parts[1] not in CHANNELS, key, name,
+                  "allowed: a channel: " + ", ".join(CHANNELS))
+    if len(parts) == 3:
+        month = parts[2]
+        ok = len(month) == 7 and month[4] == "-" and month[:4].isdigit() and \
+            month[5:].isdigit() and 1 <= int(month[5:]) <= 12
+        out += fail_if(not ok, key, month, "allowed: a calendar month as YYYY-MM (month 01 "
+                       "to 12)")
+    return out
 
 
 @dataclass(frozen=True)
@@ -155,16 +183,17 @@ def compose(scenario: str, overrides: list[str]) -> dict:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
-    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
-    from .cli import CONF_DIR
+    from .cli import CONF_DIR, hydra_message, job_config
 
     try:
         with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
             cfg = hydra_compose("config", overrides=[f"scenario={scenario}", *overrides])
-    except HydraException as exc:
-        raise ConfigError([f"scenario {scenario!r} with overrides {overrides}: {exc}"]) from None
-    return OmegaConf.to_container(cfg, resolve=True)
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError) as exc:
+        raise ConfigError([f"scenario {scenario!r} with overrides {overrides}: "
+                           f"{hydra_message(exc)}"]) from None
+    return job_config(cfg)
 
 
 def set_path(cfg: dict, path: str, value: float) -> None:
@@ -192,6 +221,14 @@ def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.nda
 
     scenario, run, seed, defs = validate_config(cfg)
     monthly = any(len(f.split(".")) == 3 for f in wanted)
+    start = np.datetime64(scenario.start_date, "s")
+    first, last = (str((start + np.timedelta64(int(s), "s")).astype("datetime64[M]"))
+                   for s in (0, max(run.hours * 3600.0 - 1, 0)))
+    outside = [f for f in wanted if len(f.split(".")) == 3
+               and not first <= f.split(".")[2] <= last]
+    if outside:
+        raise ConfigError([f"targets.{f}: the month is outside the simulated period "
+                           f"({first} to {last}); allowed: a month in it" for f in outside])
     out = {f: np.full(replications, math.nan) for f in wanted}
     for rep in range(replications):
         frame = contacts_frame(simulate(scenario, run, seed, rep), scenario.start_date)
@@ -409,12 +446,21 @@ def _print(rows: list[dict], spec: TargetsFile, x) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``ccsim-calibrate``: exit 0 every figure within its tolerance, 1 not (or a failure),
+    2 bad input, 130 interrupted (:mod:`analysis.guard`)."""
+    from analysis.guard import run_command
+
+    return run_command("ccsim-calibrate", lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="ccsim-calibrate",
         description="Fit named mechanism parameters of a scenario so that simulated figures "
         "(yearly or monthly volumes per channel, metrics, or their change against a reference "
         "scenario) match targets; prints the fit and writes the fitted parameters as a "
-        "scenario diff. See the module docstring of sim/calibrate.py for the file format.")
+        "scenario diff. See the module docstring of sim/calibrate.py for the file format. "
+        "Exit status: 0 every figure within its tolerance, 1 not (or a failure), 2 bad input.")
     parser.add_argument("targets", type=Path, help="targets file (YAML)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default results/calibration/<name>)")
@@ -424,18 +470,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="parallel simulations for the Jacobian (default: all cores, %(default)s)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        raise ConfigError([f"--jobs = {args.jobs}; allowed: 1 or more"])
     try:
-        try:
-            data = yaml.safe_load(args.targets.read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError([f"cannot read targets file {args.targets}: {exc}"]) from None
-        spec = parse_spec(data)
-        if args.apply and not spec.fit_file:
-            raise ConfigError(["--apply needs fit_file in the targets file"])
-        x, rows, _ = fit(spec, progress=not args.quiet, jobs=args.jobs)
-    except ConfigError as exc:
-        print(f"ccsim-calibrate: {exc}", file=sys.stderr)
-        return 2
+        data = yaml.safe_load(args.targets.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        detail = " ".join(str(exc).split())
+        raise ConfigError([f"cannot read targets file {args.targets}: {detail}"]) from None
+    spec = parse_spec(data)
+    if args.apply and not spec.fit_file:
+        raise ConfigError(["--apply needs fit_file in the targets file"])
+    x, rows, _ = fit(spec, progress=not args.quiet, jobs=args.jobs)
     import pandas as pd
 
     from analysis import runio

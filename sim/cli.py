@@ -8,25 +8,43 @@ replications and writes the run directory (see :mod:`analysis.runio`).
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
 import pandas as pd
+import yaml
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from analysis import runio
 from analysis.erlang import min_agents
+from analysis.guard import (
+    BadInput,
+    Carried,
+    Failure,
+    disk_message,
+    is_disk_error,
+    one_line,
+    run_command,
+    write_traceback,
+)
 from analysis.kpis import flatten, per_group_mean_ci, pool_totals, replication_kpis, summarise
 from analysis.metrics import load_definitions, log_metrics, monthly_table, volumes
 from analysis.staffing import add_paid, monthly_fte, monthly_fte_summary, plan_frame, plan_text
 from analysis.tables import contacts_frame, intervals_frame
 
 from . import __version__
+from .estimate import RunEstimate, estimate_run, size_problems
+from .log import TooManyContacts
 from .model import simulate
 from .scenario import ConfigError, parse_run, parse_scenario, parse_seed
 from .staffing import required_plan
@@ -35,12 +53,20 @@ from .validate import to_dict
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 ROOT_KEYS = ("scenario", "run", "seed", "metrics", "study", "base_scenario")
+#: Run settings that do not change what a run computes: not part of its key.
+NOT_IN_KEY = ("progress", "max_contacts", "max_memory_gb")
+#: Hydra's and OmegaConf's errors: a bad override, a missing scenario, a YAML error in a
+#: config file, an interpolation that does not resolve — bad input (exit 2).
+HYDRA_USER_ERRORS = (HydraException, OmegaConfBaseException, yaml.YAMLError)
 
 
 def validate_config(cfg: dict):
-    """(scenario, run settings, seed) from the composed config; raises ConfigError."""
+    """(scenario, run settings, seed, metric definitions) from the composed config; raises
+    ConfigError."""
     problems = [f"{k} is not a known top-level key; allowed: {', '.join(ROOT_KEYS)}"
                 for k in cfg if k not in ROOT_KEYS]
+    problems += _name_problems(cfg.get("study"), "study", "a study name (results/<study>/)")
+    problems += _name_problems(cfg.get("base_scenario"), "base_scenario", "a scenario name")
     parsed = []
     for parse, key in ((parse_scenario, "scenario"), (parse_run, "run"), (parse_seed, "seed"),
                        (load_definitions, "metrics")):
@@ -51,6 +77,87 @@ def validate_config(cfg: dict):
     if problems:
         raise ConfigError(problems)
     return tuple(parsed)
+
+
+def _name_problems(value, key: str, what: str) -> list[str]:
+    """A study or scenario name: text of letters, digits and ``_ - . = , +`` (a study may
+    have ``/`` between parts), not empty, no ``..``, not absolute."""
+    import re
+
+    if value is None:            # not given (a config composed without conf/config.yaml)
+        return []
+    ok = isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.=,+-]*"
+                                                 + (r"(/[A-Za-z0-9_][A-Za-z0-9_.=,+-]*)*"
+                                                    if key == "study" else ""), value) \
+        and ".." not in value
+    return [] if ok else [f"{key} = {value!r} is not allowed; allowed: {what}: letters, digits "
+                          "and _ - . = , + (not empty, no '..')"]
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A validated run, its key (:func:`sim.sweep.run_key`) and its estimated size."""
+
+    scenario: object
+    run: object
+    seed: int
+    defs: object
+    key: str
+    estimate: RunEstimate
+
+    @property
+    def folder_name(self) -> str:
+        return f"{self.scenario.name}-{self.key}"
+
+
+def job_config(cfg: DictConfig) -> dict:
+    """The composed config as plain data, without Hydra's own node, interpolations resolved
+    (one that does not resolve, e.g. ``${oc.env:UNSET}``, is a ConfigError)."""
+    try:
+        if "hydra" not in cfg:
+            return OmegaConf.to_container(cfg, resolve=True)
+        data = OmegaConf.to_container(cfg, resolve=False)
+        data.pop("hydra", None)
+        return OmegaConf.to_container(OmegaConf.create(data), resolve=True)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None)
+        raise ConfigError([(f"{key}: " if key else "") + one_line(exc).splitlines()[0]]) from None
+
+
+#: The calendar the tables can hold (pandas' nanosecond timestamps span 1677–2262).
+FIRST_DATE, LAST_DATE = "1678-01-01", "2261-12-31"
+
+
+def _calendar_problems(scenario, run) -> list[str]:
+    """The run's calendar must fit the tables' timestamps."""
+    import datetime as dt
+
+    start = dt.date.fromisoformat(scenario.start_date)
+    first, last = dt.date.fromisoformat(FIRST_DATE), dt.date.fromisoformat(LAST_DATE)
+    if start < first:
+        return [f"scenario.start_date = {scenario.start_date!r} is too early; allowed: "
+                f"{FIRST_DATE} to {LAST_DATE}"]
+    if (last - start).days * 24.0 < run.hours:
+        return [f"run.hours = {run.hours:g} from scenario.start_date = {scenario.start_date!r} "
+                f"ends after {LAST_DATE}; allowed: a run that ends by then"]
+    return []
+
+
+def prepare_run(cfg: dict) -> PreparedRun:
+    """Validate the config, estimate the run's size and key it; raises ConfigError (bad input
+    or a run above ``run.max_contacts`` / ``run.max_memory_gb``)."""
+    scenario, run, seed, defs = validate_config(cfg)
+    est = estimate_run(scenario, run)
+    problems = size_problems(est, run)
+    if problems:
+        raise ConfigError(problems, prefix="Refused before simulating")
+    calendar = _calendar_problems(scenario, run)
+    if calendar:
+        raise ConfigError(calendar)
+    run_settings = {k: v for k, v in to_dict(run).items() if k not in NOT_IN_KEY}
+    key = run_key({"scenario": to_dict(scenario), "run": run_settings, "seed": seed,
+                   "metrics": to_dict(defs), "ccsim": __version__})
+    return PreparedRun(scenario, run, seed, defs, key, est)
 
 
 def _progress(rep: int, n: int, started: float, contacts: int) -> None:
@@ -71,16 +178,31 @@ def _log_kpis(frame: pd.DataFrame, warmup_s: float, defs, agent_cost_eur: float)
 
 
 def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
-    """Run every replication, write the tables and ``kpis.json`` (last); return the KPIs."""
+    """Run every replication, write the tables and ``kpis.json`` (last, with the manifest of
+    the files written); return the KPIs. On an error nothing is left half-written: the
+    contact log's temporary file is removed and no ``kpis.json`` is written."""
     defs = defs or load_definitions()
+    contacts = runio.TableWriter(out_dir / "contacts.parquet") if run.write_contacts else None
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        kpis = _replications(scenario, run, seed, out_dir, defs, contacts, pool)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if contacts is not None:
+            contacts.abort()
+        raise
+    kpis["files"] = runio.manifest(out_dir)
+    runio.write_json(out_dir / runio.KPIS_FILE, kpis)
+    return kpis
+
+
+def _replications(scenario, run, seed, out_dir, defs, contacts, pool) -> dict:
     channels, pools = scenario.agent_model()
     targets = {n: ch.answer_target_seconds for n, ch in channels.items()}
     skills = {n: p.skills for n, p in pools.items()}
     costs = {n: p.hourly_cost_eur for n, p in pools.items()}
     intervals, per_rep, months, plans, plan = [], [], [], [], None
-    contacts = runio.TableWriter(out_dir / "contacts.parquet") if run.write_contacts else None
     started = time.perf_counter()
-    pool = ThreadPoolExecutor(max_workers=1)
     required = scenario.staffing.mode == "required"
     for rep in range(run.replications):
         if required:
@@ -129,53 +251,220 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
         print(plan_text(table, months, plan))
     reps = pd.DataFrame([{"replication": r, **flatten(k)} for r, k in enumerate(per_rep)])
     runio.write_table(out_dir / "replications.parquet", reps)
-    kpis = {"scenario": scenario.name, "seed": seed, "replications": run.replications,
+    return {"scenario": scenario.name, "seed": seed, "replications": run.replications,
             "hours": run.hours, "warmup_hours": run.warmup_hours,
             "run_seconds": round(time.perf_counter() - started, 3), **summarise(per_rep)}
-    runio.write_json(out_dir / runio.KPIS_FILE, kpis)
-    return kpis
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
-def main(cfg: DictConfig) -> None:
-    """Hydra task: validate, run, write. User errors exit with status 2 and no traceback.
+def _task(cfg: DictConfig) -> None:
+    """Hydra task: validate, run, write (see :func:`main` for how it ends).
 
     A single run writes to ``hydra.run.dir``; a job of a multirun is one run
     of the study in ``hydra.sweep.dir`` (:mod:`sim.sweep`): skipped when that
     run already finished, else written to a temporary folder and renamed.
     """
     hc = HydraConfig.get()
+    if hc.mode == RunMode.MULTIRUN:
+        _sweep_job(cfg, hc)
+        return
+    try:
+        _single_run(cfg, hc)
+    except Exception as exc:
+        raise Carried(exc) from None    # past Hydra's own error printing, to run_command
+
+
+def _single_run(cfg: DictConfig, hc) -> None:
     out_dir = Path(hc.runtime.output_dir)
     try:
-        scenario, run, seed, defs = validate_config(OmegaConf.to_container(cfg, resolve=True))
+        prep = prepare_run(job_config(cfg))
+        _check_disk(prep, out_dir)
     except ConfigError as exc:
-        runio.write_error(out_dir, str(exc))
-        print(f"ccsim: {exc}", file=sys.stderr)
-        sys.exit(2)
-    overrides = list(hc.overrides.task)
-    slot = None
-    if hc.mode == RunMode.MULTIRUN:
-        study_dir = Path(hc.sweep.dir)
-        run_settings = {k: v for k, v in to_dict(run).items() if k != "progress"}
-        key = run_key({"scenario": to_dict(scenario), "run": run_settings, "seed": seed,
-                       "metrics": to_dict(defs), "ccsim": __version__})
-        slot = RunSlot(study_dir, scenario.name, key)
-        if slot.done:
-            print(f"[ccsim] already finished, skipped: {slot.final}")
-            _print_progress(study_dir, skipped=True)
-            return
-        out_dir = slot.begin()
-    runio.write_yaml(out_dir / "scenario.yaml", to_dict(scenario))
-    runio.write_yaml(out_dir / "run.yaml", {"seed": seed, "run": to_dict(run),
-                                            "overrides": overrides})
-    kpis = run_scenario(scenario, run, seed, out_dir, defs)
-    if slot is not None:
-        slot.commit()
-        out_dir = slot.final
+        message = str(exc)
+        _try(lambda: runio.write_error(out_dir, message))
+        raise
+    try:
+        kpis = execute(prep, out_dir, list(hc.overrides.task))
+    except RunFailed as exc:
+        if exc.bad_input:
+            raise BadInput(f"Stopped: {exc.cause}; nothing but error.txt was kept in "
+                           f"{out_dir}") from None
+        raise Failure(f"the run failed ({exc.cause}); {exc.where(out_dir)}; only error.txt "
+                      f"was kept in {out_dir}") from None
     print(summary_text(kpis))
     print(f"[ccsim] results: {out_dir}")
-    if slot is not None:
-        _print_progress(slot.study_dir, skipped=False)
+
+
+def _sweep_job(cfg: DictConfig, hc) -> None:
+    """One run of a study; a failure is recorded (``runs/.failed-<run>/error.txt``) and the
+    sweep goes on: the callback names it when the sweep ends (exit 1)."""
+    study_dir = Path(hc.sweep.dir)
+    say = lambda msg: print(f"[ccsim] {msg}", file=sys.stderr, flush=True)   # noqa: E731
+    try:
+        prep = prepare_run(job_config(cfg))        # every point was checked before the sweep
+        slot = RunSlot(study_dir, prep.scenario.name, prep.key)
+        claimed = slot.claim(say)
+    except Exception as exc:  # noqa: BLE001 - told here; the sweep's end names the run
+        say(f"job {' '.join(hc.overrides.task)} could not start "
+            f"({type(exc).__name__}: {one_line(exc)}); the sweep goes on")
+        return
+    if not claimed:
+        print(f"[ccsim] already finished, skipped: {slot.final}")
+        _print_progress(study_dir)
+        return
+    try:
+        kpis = execute(prep, slot.tmp, list(hc.overrides.task))
+    except RunFailed as exc:
+        failed = slot.fail()
+        say(f"run {slot.name} failed ({exc.cause}); {exc.where(failed)}; the sweep goes on")
+        return
+    except BaseException:
+        slot.abandon()
+        raise
+    try:
+        slot.commit()
+    except OSError as exc:
+        slot.abandon()
+        say(f"run {slot.name} could not be moved into place ({one_line(exc)}); the sweep goes on")
+        return
+    print(summary_text(kpis))
+    print(f"[ccsim] results: {slot.final}")
+    _print_progress(study_dir)
+
+
+class RunFailed(Exception):
+    """A run stopped on an error; its files were removed and ``error.txt`` written."""
+
+    def __init__(self, cause: str, error_written: bool, traceback: bool = True,
+                 bad_input: bool = False):
+        super().__init__(cause)
+        self.cause, self.error_written, self.traceback = cause, error_written, traceback
+        self.bad_input = bad_input
+
+    def where(self, folder: Path) -> str:
+        what = "the traceback" if self.traceback else "the reason"
+        return (f"{what} is in {Path(folder) / runio.ERROR_FILE}" if self.error_written
+                else "error.txt could not be written")
+
+
+def execute(prep: PreparedRun, out_dir: Path, overrides: list[str]) -> dict:
+    """Write the run's configuration, run it and write its tables, ``kpis.json`` last.
+
+    On an error every file of the run is removed and ``error.txt`` (the traceback) written
+    in its place: :class:`RunFailed`. Interrupted (Ctrl-C), the files are removed too.
+    """
+    try:
+        (Path(out_dir) / runio.ERROR_FILE).unlink(missing_ok=True)     # of an earlier attempt
+        runio.write_yaml(out_dir / "scenario.yaml", to_dict(prep.scenario))
+        runio.write_yaml(out_dir / "run.yaml", {"seed": prep.seed, "run": to_dict(prep.run),
+                                                "overrides": overrides})
+        return run_scenario(prep.scenario, prep.run, prep.seed, out_dir, prep.defs)
+    except Exception as exc:
+        _try(lambda: runio.remove_run_files(out_dir))
+        if isinstance(exc, TooManyContacts):
+            cause = (f"{exc}: the scenario runs away (for instance every abandoner redials "
+                     "and no agent answers); check it, or raise run.max_contacts if the run is "
+                     "meant to be this large")
+            raise RunFailed(cause, _try(lambda: runio.write_error(out_dir, cause)),
+                            traceback=False, bad_input=True) from exc
+        if is_disk_error(exc):
+            cause = disk_message(exc)
+            raise RunFailed(cause, _try(lambda: runio.write_error(out_dir, cause)),
+                            traceback=False) from exc
+        cause = f"{type(exc).__name__}: {one_line(exc)}"
+        written = write_traceback(exc, out_dir, "ccsim") == out_dir / runio.ERROR_FILE
+        raise RunFailed(cause, written) from exc
+    except BaseException:
+        _try(lambda: runio.remove_run_files(out_dir))
+        raise
+
+
+def _try(action) -> bool:
+    """Best effort (clean-up after a failure): True when ``action`` ran without an OSError."""
+    try:
+        action()
+        return True
+    except OSError:
+        return False
+
+
+def _check_disk(prep: PreparedRun, out_dir: Path) -> None:
+    """Refuse a contact log that would not fit on the disk of ``out_dir``."""
+    need = prep.estimate.disk_bytes
+    if need <= 0:
+        return
+    probe = Path(out_dir)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if need * 1.2 > free:
+        raise ConfigError([f"the contact log would take about {_bytes(need)} and "
+                           f"{probe} has {_bytes(free)} free; set run.write_contacts=false "
+                           "or free some space"], prefix="Refused before simulating")
+
+
+def _bytes(n: float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n:,.0f} bytes"
+
+
+def main() -> None:
+    """``ccsim``: run the Hydra task and end with a documented exit code (never a traceback):
+    0 done, 1 failure (the traceback in the run's error.txt), 2 bad input, 130 interrupted."""
+    os.environ["HYDRA_FULL_ERROR"] = "1"     # Hydra re-raises: the errors are told apart here
+    sys.exit(run_command(_prog(), _run_task, user_errors=HYDRA_USER_ERRORS,
+                         interrupted_hint=_interrupted_hint()))
+
+
+def _run_task() -> None:
+    try:
+        try:
+            _task()
+        except Carried as carried:
+            raise carried.exc from None
+    except HYDRA_USER_ERRORS as exc:
+        raise BadInput(hydra_message(exc)) from None
+
+
+def hydra_message(exc: BaseException) -> str:
+    """One line for Hydra's and OmegaConf's errors (a bad override, a missing scenario, a
+    YAML error in a config file), without Hydra's search-path listing."""
+    import re
+
+    text = str(exc)
+    text = text.split("\nConfig search path:")[0]
+    m = re.search(r"Could not override '([^']+)'", text)
+    if m:
+        key = m.group(1)
+        return (f"{key} is not a known key, so it cannot be set; check its spelling "
+                f"(`ccsim --cfg job` prints every key; a new entry of a mapping, such as a "
+                f"per-intent value, is added with +{key}=…)")
+    m = re.search(r"Could not find '([^'/]+)/([^']+)'", text)
+    if m:
+        group, name = m.groups()
+        options = re.findall(r"^\t(\S+)$", text, flags=re.M)
+        return (f"no {group} named {name!r}" + (f"; available: {', '.join(options)}"
+                                               if options else ""))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    text = " ".join(lines) or type(exc).__name__
+    if isinstance(exc, yaml.YAMLError):
+        return f"a config file is not valid YAML: {text}"
+    override = getattr(exc, "override", None)
+    if override:
+        return f"cannot read the override {override!r}: {text}"
+    return text
+
+
+def _prog() -> str:
+    return Path(sys.argv[0]).name if Path(sys.argv[0]).name.startswith("ccsim") else "ccsim"
+
+
+def _interrupted_hint() -> str:
+    if any(a in ("-m", "--multirun") for a in sys.argv[1:]):
+        return "finished runs are kept; run the same command again to resume"
+    return "nothing of the run was kept"
 
 
 def staff() -> None:
@@ -197,30 +486,39 @@ def staff() -> None:
     main()
 
 
-def _print_progress(study_dir: Path, skipped: bool) -> None:
-    line = progress_line(study_dir, skipped)
+def _print_progress(study_dir: Path) -> None:
+    line = progress_line(study_dir)
     if line:
         print(line, file=sys.stderr, flush=True)
 
 
 def _pct(block: dict, key: str) -> str:
     v, h = block.get(key), block.get(f"{key}_ci")
-    if v is None:
+    if v is None or v != v:
         return "–"
     return f"{v:.1%}" + (f" ± {h:.1%}" if h is not None and h == h and h > 0 else "")
 
 
 def summary_text(kpis: dict) -> str:
-    """A few lines a planner reads after a run: the metric trap side by side, cost, service."""
+    """A few lines a planner reads after a run: the metric trap side by side, cost, service.
+    A run or channel without contacts says so instead of showing empty rates."""
     m = kpis["metrics"]
     lines = [f"[ccsim] {kpis['scenario']}: {kpis['replications']} replication(s) × "
-             f"{kpis['hours']:g} h, seed {kpis['seed']}",
-             f"  online share of contacts (company) {_pct(m, 'online_share_of_contacts')}, "
-             f"online self-service share (thesis) {_pct(m, 'online_self_service_share')}, "
-             f"digital resolution share {_pct(m, 'digital_resolution_share')}",
-             f"  manual contacts {m['manual_contacts']:,.0f}, needs {m['needs']:,.0f}, "
-             f"agent cost {kpis['totals']['agent_cost_eur']:,.0f} EUR"]
+             f"{kpis['hours']:g} h, seed {kpis['seed']}"]
+    if not (m.get("needs") or 0) and not any((ch.get("offered") or 0) + (ch.get("closed") or 0)
+                                             for ch in kpis["channels"].values()):
+        lines.append("  no contacts: nothing arrived during the run (counts are 0, rates empty)")
+    else:
+        lines.append(f"  online share of contacts (company) {_pct(m, 'online_share_of_contacts')}, "
+                     f"online self-service share (thesis) {_pct(m, 'online_self_service_share')}, "
+                     f"digital resolution share {_pct(m, 'digital_resolution_share')}")
+    lines.append(f"  manual contacts {m['manual_contacts'] or 0:,.0f}, needs {m['needs'] or 0:,.0f}, "
+                 f"agent cost {kpis['totals']['agent_cost_eur'] or 0:,.0f} EUR")
     for name, ch in kpis["channels"].items():
+        if not ch.get("offered"):
+            lines.append(f"  {name}: no contacts offered"
+                         + (" (closed whenever contacts came)" if ch.get("closed") else ""))
+            continue
         lines.append(f"  {name}: service level {_pct(ch, 'service_level')}, "
                      f"ASA {ch['asa_seconds'] or 0:.1f} s, abandoned {_pct(ch, 'p_abandon')}")
     return "\n".join(lines)

@@ -11,8 +11,8 @@ from array import array
 
 import numpy as np
 
-__all__ = ["ContactLog", "RESOLVED", "ABANDONED", "FAILED", "OPEN", "ESCALATED", "OUTCOMES",
-           "REASONS"]
+__all__ = ["ContactLog", "TooManyContacts", "RESOLVED", "ABANDONED", "FAILED", "OPEN",
+           "ESCALATED", "OUTCOMES", "REASONS"]
 
 #: Outcome codes. RESOLVED: resolved (for agent channels: answered). ABANDONED: left the
 #: queue. FAILED: ended without resolution or hand-over (also: channel closed).
@@ -28,12 +28,23 @@ _DEFAULTS = {"priority": 0, "escalated_from": NONE, "handle": math.nan, "answer"
 
 _COLUMNS = (  # log attribute, array typecode, numpy dtype, name in the records
     ("need", "q", np.int64, "need_id"), ("channel", "b", np.int8, "channel_code"),
-    ("priority", "b", np.int8, "priority"), ("attempt", "h", np.int16, "attempt"),
+    ("priority", "b", np.int8, "priority"), ("attempt", "i", np.int32, "attempt"),
     ("escalated_from", "q", np.int64, "escalated_from"),
     ("arrival", "d", np.float64, "arrival_s"), ("handle", "d", np.float64, "handle_s"),
     ("answer", "d", np.float64, "answer_s"), ("end", "d", np.float64, "end_s"),
     ("outcome", "b", np.int8, "outcome_code"), ("pool", "b", np.int8, "pool_code"),
 )
+
+
+class TooManyContacts(RuntimeError):
+    """The run made more contacts than its limit (``run.max_contacts``): a runaway scenario
+    (say, every caller redialling at once with no agent on duty) stops here, not in the
+    machine's memory."""
+
+    def __init__(self, limit: int, t: float, why: str = ""):
+        self.limit, self.t = limit, t
+        super().__init__(f"the run made more than {limit:,} contacts in one replication"
+                         + (f" ({why})" if why else "") + f", by simulated hour {t / 3600.0:,.1f}")
 
 
 class ContactLog:
@@ -48,7 +59,9 @@ class ContactLog:
     Customer, intent and segment follow from the need (see :meth:`columns`).
     """
 
-    def __init__(self):
+    def __init__(self, limit: int | None = None, why: str = ""):
+        self.limit = limit if limit is not None else 2 ** 62
+        self._why = why
         for name, code, _, _ in _COLUMNS:
             setattr(self, name, array(code))
         self._appends = tuple(getattr(self, name).append for name, _, _, _ in _COLUMNS)
@@ -74,7 +87,10 @@ class ContactLog:
         a_end(end)
         a_outcome(outcome)
         a_pool(NONE)
-        return len(self.arrival) - 1
+        n = len(self.arrival)
+        if n > self.limit:
+            raise TooManyContacts(self.limit, t, self._why)
+        return n - 1
 
     def extend(self, **columns) -> None:
         """Record many contacts at once (numpy arrays; ``t`` is the arrival time).
@@ -84,6 +100,9 @@ class ContactLog:
         """
         columns["arrival"] = columns.pop("t")
         n = len(columns["arrival"])
+        if len(self.arrival) + n > self.limit:
+            raise TooManyContacts(self.limit, float(np.max(columns["arrival"], initial=0.0)),
+                                  self._why)
         for name, _, dtype, _ in _COLUMNS:
             col = getattr(self, name)
             if name in columns:

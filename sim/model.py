@@ -17,6 +17,7 @@ from .agents import AgentPool, capacity_steps
 from .arrivals import hourly_rates, poisson_arrivals
 from .calendar import open_check
 from .distributions import exponential_sampler, handle_sampler, uniform_sampler
+from .estimate import contact_limit
 from .events import At
 from .journey import Journeys
 from .journey_spec import CHANNELS
@@ -91,7 +92,7 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int,
     env = simpy.Environment()
     horizon = run.hours * 3600.0
     channel_specs, pool_specs = scenario.agent_model()
-    log = ContactLog()
+    log = ContactLog(*contact_limit(scenario, run))
     queues = {
         name: ChannelQueue(env, CHANNELS.index(name), spec, log,
                            _draws(streams, name, spec),

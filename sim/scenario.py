@@ -336,7 +336,12 @@ class Scenario:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How long and how often to run. Hours of simulated time."""
+    """How long and how often to run. Hours of simulated time.
+
+    ``max_contacts`` (per replication) and ``max_memory_gb`` are the size guard: a run
+    estimated above either is refused before it starts (:mod:`sim.estimate`), and a
+    replication that makes more than ``max_contacts`` contacts is stopped.
+    """
 
     hours: float = field(default=1000.0, metadata=_POS)
     warmup_hours: float = field(default=0.0, metadata=_NONNEG)
@@ -344,6 +349,9 @@ class RunSettings:
     interval_minutes: float = field(default=30.0, metadata=_POS)
     write_contacts: bool = True
     progress: bool = True
+    #: size guard (:mod:`sim.estimate`): refuse a run estimated above these, before it starts
+    max_contacts: int = field(default=20_000_000, metadata={"min": 1})
+    max_memory_gb: float = field(default=10.0, metadata=_POS)
 
     def problems(self, key: str) -> list[str]:
         return fail_if(self.warmup_hours >= self.hours, f"{key}.warmup_hours",

@@ -32,11 +32,15 @@ __all__ = ["ConfigError", "from_dict", "to_dict", "fail_if"]
 class ConfigError(ValueError):
     """A user's configuration is invalid; ``problems`` lists one line per key."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], prefix: str = "Invalid configuration"):
         self.problems = list(problems)
-        super().__init__(
-            "Invalid configuration: " + " ".join(p.rstrip(".") + "." for p in problems)
-        )
+        self.prefix = prefix
+        super().__init__(f"{prefix}: " + " ".join(p.rstrip(".") + "." for p in problems))
+
+    def __reduce__(self):
+        # survive pickling (a worker process of ccsim-calibrate --jobs, joblib, Ray): the
+        # default would rebuild it from the message string, one "problem" per character
+        return (type(self), (self.problems, self.prefix))
 
 
 def fail_if(condition: bool, key: str, value: Any, allowed: str) -> list[str]:

@@ -88,7 +88,7 @@ def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path):
     before = {p.name: (p / "kpis.json").stat().st_mtime_ns for p in _finished(killed)}
     assert 5 <= len(before) < 20, "killed midway"
     for p in (killed / "runs").iterdir():            # nothing half-written looks finished
-        assert p.name.startswith(".tmp-") or (p / "kpis.json").exists()
+        assert p.name.startswith((".tmp-", ".locks")) or (p / "kpis.json").exists()
     assert not (killed / "summary.parquet").exists()
 
     again = _sweep(killed, points, "hydra/launcher=joblib")
