@@ -30,7 +30,7 @@ from pathlib import Path
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "EXIT_TERMINATED",
            "BadInput", "Failure", "Carried", "Terminated", "run_command", "write_traceback", "one_line",
-           "is_disk_error", "disk_message"]
+           "is_disk_error", "disk_message", "folder_problem"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
@@ -60,6 +60,14 @@ class Terminated(KeyboardInterrupt):
 #: errno values of a disk or folder that cannot take what is written
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,
                errno.EIO}
+
+
+def folder_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a folder (None: it can)."""
+    path = Path(path)
+    if path.is_dir():
+        return None
+    return f"{path} is not a folder" if path.exists() else f"no such folder: {path}"
 
 
 def is_disk_error(exc: BaseException) -> bool:

@@ -97,6 +97,9 @@ def read_contact_log(path, sep: str = ",", max_file_gb: float = MAX_FILE_GB) -> 
     if path.is_dir():
         raise LogError(f"{path} is a folder; give a contact log file (.csv or .parquet), e.g. "
                        "results/runs/<run>/contacts.parquet")
+    if not path.is_file():
+        raise LogError(f"{path} is not a regular file (a device or a pipe); give a contact "
+                       "log file (.csv or .parquet)")
     size = path.stat().st_size
     if size > max_file_gb * 1e9:
         raise LogError(f"{path} has {size / 1e9:,.1f} GB, above the {max_file_gb:g} GB this "
@@ -459,7 +462,9 @@ def read_definitions(path: Path | None) -> MetricDefinitions:
         path = DEFAULT_DEFINITIONS
     path = Path(path)
     if not path.is_file():
-        raise ConfigError([f"--definitions {path}: no such file"], prefix="Bad definitions")
+        raise ConfigError([f"--definitions {path}: " + ("not a file" if path.exists()
+                                                        else "no such file")],
+                          prefix="Bad definitions")
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

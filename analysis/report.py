@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from .erlang import erlang_a, erlang_c
-from .guard import BadInput, run_command
+from .guard import BadInput, folder_problem, run_command
 from .runio import load_kpis, run_problems, write_text
 
 __all__ = ["build_report", "main"]
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         if not args.folder.is_dir():
-            raise BadInput(f"no such folder: {args.folder}")
+            raise BadInput(folder_problem(args.folder))
         try:
             path = build_report(args.folder)
         except FileNotFoundError as exc:

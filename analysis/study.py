@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from .guard import BadInput, Failure
+    from .guard import BadInput, Failure, folder_problem
 
     parser = argparse.ArgumentParser(
         prog="python -m analysis.study",
@@ -165,7 +165,7 @@ def _main(argv: list[str] | None) -> int:
     parser.add_argument("--base", default="baseline", help="base scenario (default: baseline)")
     args = parser.parse_args(argv)
     if not args.study_dir.is_dir():
-        raise BadInput(f"no such folder: {args.study_dir}")
+        raise BadInput(folder_problem(args.study_dir))
     if not (args.study_dir / "runs").is_dir():
         raise BadInput(f"{args.study_dir} is not a study folder (no runs/); a study is what "
                        "`ccsim -m study=NAME …` writes")

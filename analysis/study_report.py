@@ -33,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .guard import BadInput, run_command
+from .guard import BadInput, folder_problem, run_command
 from .report_model import CHANNEL_LABELS, Cell, Report, Section, Table
 from .runio import KPIS_FILE
 from .sources import SEEDS, SOURCES
@@ -208,7 +208,7 @@ def load_study(study_dir) -> Study:
     """Read a study folder; rebuild its summary when missing or older than its runs."""
     study_dir = Path(study_dir)
     if not study_dir.is_dir():
-        raise FileNotFoundError(f"no such folder: {study_dir}")
+        raise FileNotFoundError(folder_problem(study_dir))
     plan = _plan(study_dir)
     if not plan and not (study_dir / "runs").is_dir():
         raise FileNotFoundError(f"{study_dir} is not a study folder (no runs/ and no plan.json); "

@@ -51,6 +51,8 @@ class RunEstimate:
     disk_bytes: float
 
     def text(self) -> str:
+        if not math.isfinite(self.contacts) or not math.isfinite(self.memory_bytes):
+            return "no end of contacts and memory (a duration or a rate near infinity)"
         return (f"about {_count(self.contacts)} contacts per replication"
                 + (f" ({_count(self.needs)} needs of {_count(self.accounts)} accounts)"
                    if self.needs else "")
@@ -59,6 +61,10 @@ class RunEstimate:
 
 
 def _count(x: float) -> str:
+    if not math.isfinite(x):
+        return "unboundedly many"
+    if x >= 1e12:
+        return f"{x:.1e}"
     if x >= 1e9:
         return f"{x / 1e9:,.1f} billion"
     if x >= 1e6:
@@ -67,7 +73,16 @@ def _count(x: float) -> str:
 
 
 def _gb(b: float) -> str:
+    if not math.isfinite(b):
+        return "more than any machine has"
+    if b >= 1e15:
+        return f"{b / 1e12:.1e} TB"
     return f"{b / 1e9:,.1f} GB" if b < 1e12 else f"{b / 1e12:,.0f} TB"
+
+
+def _ceil(x: float) -> float:
+    """``math.ceil`` that keeps an infinite size infinite (``run.hours=1e308``)."""
+    return float(math.ceil(x)) if math.isfinite(x) else math.inf
 
 
 def _mean(values) -> float:
@@ -110,9 +125,9 @@ def estimate_run(scenario, run) -> RunEstimate:
         shaped = 0.0 if min(sum(n.month), sum(n.weekday), sum(n.hour)) <= 0 else 1.0
         needs = mean_accounts * per_account * hours / HOURS_PER_YEAR * shaped \
             * _event_factor(scenario, hours)
-        need_hours = math.ceil(hours) * max(len(n.intents), 1)
+        need_hours = _ceil(hours) * max(len(n.intents), 1)
     contacts = direct + needs * CONTACTS_PER_NEED
-    rows = math.ceil(hours * 60.0 / run.interval_minutes) * (len(channels) + len(pools)) \
+    rows = _ceil(hours * 60.0 / run.interval_minutes) * (len(channels) + len(pools)) \
         * run.replications
     staffing = 2.0 if scenario.staffing.mode == "required" else 1.0   # plan + final simulation
     memory = (BASE_BYTES + contacts * BYTES_PER_CONTACT * staffing + accounts * BYTES_PER_ACCOUNT

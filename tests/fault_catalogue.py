@@ -437,6 +437,37 @@ def cases() -> list[Case]:
                         ("max_memory lowered", ["scenario=single_queue", "run.max_memory_gb=0.01"])]:
         add(Case(f"ccsim too large: {label}", ccsim(*args), (2,),
                  check=both(no_kpis, message_has("run.max_")), kind="size"))
+    for label, args in [("run.hours=1e308", ["scenario=single_queue", "run.hours=1e308"]),
+                        ("arrivals 1e308", ["scenario=single_queue",
+                                            "scenario.queue.arrivals_per_hour=1e308"]),
+                        ("accounts 2^63-1", ["scenario.customers.accounts=9223372036854775807"]),
+                        ("replications 2^63-1", ["scenario=single_queue",
+                                                 "run.replications=9223372036854775807"]),
+                        ("new accounts 1e12 a year",
+                         ["scenario.customers.new_accounts_per_year=1e12", "run.hours=10"])]:
+        add(Case(f"ccsim too large: {label}", ccsim(*args), (2,),
+                 check=both(no_kpis, message_has("run.max_")), kind="size"))
+    for label, args in [("seed 10^23", ["seed=99999999999999999999999"]),
+                        ("agents 2^63-1", ["scenario.queue.agents=9223372036854775807"]),
+                        ("handle time 1e300 s", ["scenario.queue.aht_seconds=1e300"]),
+                        ("patience 1e-300 s", ["scenario.queue.patience_seconds=1e-300"]),
+                        ("run.hours 1e-300", ["run.hours=1e-300"]),
+                        ("interval 1e308 min", ["run.interval_minutes=1e308"]),
+                        ("max_contacts 2^63-1", ["run.max_contacts=9223372036854775807"])]:
+        add(Case(f"ccsim extreme but valid: {label}",
+                 ccsim("scenario=single_queue", "run.hours=10", "run.replications=1", *args),
+                 (0,), check=run_complete, kind="extreme"))
+    add(Case("ccsim extreme but valid: baseline, giving up never pays",
+             ccsim(*BL, "run.hours=48", "scenario.choice.max_attempts=100000",
+                   "scenario.choice.give_up_utility=-1000"), (0,), check=run_complete,
+             kind="extreme"))
+    add(Case("ccsim extreme but valid: baseline, no delays between attempts",
+             ccsim(*BL, "run.hours=48", "scenario.needs.switch_delay_seconds=0",
+                   "scenario.needs.return_delay_hours=0"), (0,), check=run_complete,
+             kind="extreme"))
+    add(Case("ccsim extreme but valid: a million chats per agent",
+             ccsim(*SC, "scenario.pools.chat_agents.concurrency=1000000"), (0,),
+             check=run_complete, kind="extreme"))
     add(Case("ccsim runaway redials (every abandoner redials, no agents)",
              ccsim("scenario=small_centre", "scenario.channels.phone.redial_probability=1",
                    "scenario.channels.phone.redial_delay_seconds=0",
@@ -497,6 +528,17 @@ def cases() -> list[Case]:
                           + " ".join(TINY_SWEEP) + " scenario.queue.arrivals_per_hour=0,1 "
                           f"base_scenario=single_queue && {BIN / 'ccsim-report'} {{d}}/study"],
              (0,), check=study_complete(2), kind="empty run"))
+    add(Case("two different sweeps into one study, a report and a summary meanwhile",
+             ["sh", "-c", "{ccsim} -m hydra.sweep.dir={d}/study {args} scenario.queue.agents=13,14 "
+                          "& sleep 0.4; {ccsim} -m hydra.sweep.dir={d}/study {args} "
+                          "scenario.queue.agents=14,15 & sleep 1; {report} {d}/study; "
+                          "{py} -m analysis.study {d}/study; wait %1 && wait %2 && "
+                          "{report} {d}/study"
+              .format(ccsim=BIN / "ccsim", report=BIN / "ccsim-report", py=sys.executable,
+                      args=" ".join([*TINY_SWEEP, "run.hours=1500"]), d="{d}")],
+             (0,), check=lambda d, o: None if len([p for p in (d / "study" / "runs").iterdir()
+                                                   if not p.name.startswith(".")]) == 3
+             else "not three runs", kind="concurrent"))
     add(Case("sweep a failing run is named, the rest finish",
              sweep("scenario=small_centre", "run.hours=100", "run.replications=1",
                    "run.write_contacts=false", "scenario.pools.phone_agents.shifts=[]",
@@ -665,6 +707,16 @@ def cases() -> list[Case]:
                  metrics("{d}/log.csv", "--definitions", "{d}/defs.yaml"), (2,),
                  setup=setup, check=message_has(needle), kind="log"))
     add(Case("metrics no argument", metrics(), (2,), kind="log"))
+    add(Case("metrics /dev/zero", metrics("/dev/zero"), (2,), check=message_has("regular file"),
+             kind="log"))
+    add(Case("metrics --definitions a folder", metrics("{d}/log.csv", "--definitions", "{d}"),
+             (2,), setup=log(), check=message_has("not a file"), kind="log"))
+    add(Case("ccsim-report /dev/null", cmd("ccsim-report", "/dev/null"), (2,),
+             check=message_has("not a folder"), kind="study"))
+    add(Case("analysis.study /dev/null", [sys.executable, "-m", "analysis.study", "/dev/null"],
+             (2,), check=message_has("not a folder"), kind="study"))
+    add(Case("calibrate /dev/null", cmd("ccsim-calibrate", "/dev/null"), (2,), kind="targets"))
+    add(Case("calibrate a folder", cmd("ccsim-calibrate", "{d}"), (2,), kind="targets"))
     add(Case("metrics --sep ';' reads semicolons", metrics("{d}/log.csv", "--sep", ";"), (0,),
              setup=write("log.csv", (LOG_HEAD + "\n".join(LOG_ROWS)).replace(",", ";")),
              kind="log"))
