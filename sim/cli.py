@@ -519,8 +519,10 @@ def summary_text(kpis: dict) -> str:
             lines.append(f"  {name}: no contacts offered"
                          + (" (closed whenever contacts came)" if ch.get("closed") else ""))
             continue
+        asa = ch.get("asa_seconds")
+        asa = "– (none answered)" if asa is None or asa != asa else f"{asa:.1f} s"
         lines.append(f"  {name}: service level {_pct(ch, 'service_level')}, "
-                     f"ASA {ch['asa_seconds'] or 0:.1f} s, abandoned {_pct(ch, 'p_abandon')}")
+                     f"ASA {asa}, abandoned {_pct(ch, 'p_abandon')}")
     return "\n".join(lines)
 
 
