@@ -1,35 +1,44 @@
 # ccsim: the two commands are `make demo` and `make test`; each sets up what it needs.
+# `make demo` installs ccsim alone; `make test` adds the test tools and the Ray extra
+# (a cluster user's install: pip install -e '.[ray]'), which make demo does not need.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install demo test bench faults lint clean
+.PHONY: install install-test demo test bench faults lint clean
 
 install: $(STAMP)
+
+install-test: $(TEST_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
+	touch $(TEST_STAMP)
 
 demo: install
 	$(BIN)/ccsim --config-name demo -m
 	$(BIN)/ccsim-report results/demo
 
-test: install
+test: install-test
 	$(BIN)/python -m pytest -q -n auto
 
-bench: install
+bench: install-test
 	$(BIN)/python tests/bench_engine.py
 	$(BIN)/python tests/bench_staffing.py
 	$(BIN)/python tests/bench_sweep.py
 
-faults: install
+faults: install-test
 	$(BIN)/python tests/fault_catalogue.py
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 
 clean:

@@ -29,8 +29,8 @@ import traceback
 from pathlib import Path
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "EXIT_TERMINATED",
-           "BadInput", "Failure", "Carried", "Terminated", "run_command", "write_traceback", "one_line",
-           "is_disk_error", "disk_message", "folder_problem"]
+           "BadInput", "Failure", "Carried", "Terminated", "run_command", "quiet_start",
+           "write_traceback", "one_line", "is_disk_error", "disk_message", "folder_problem"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
@@ -122,6 +122,24 @@ def _on_sigterm(signum, frame):  # pragma: no cover - exercised by the CLI tests
     raise Terminated()
 
 
+def quiet_start(prog: str) -> None:
+    """Call first thing in a command: until :func:`run_command` takes over, Ctrl-C or SIGTERM
+    (while pandas, Hydra and numba load, about a second) end the command at once with one
+    line and exit 130 / 143, not a traceback of whatever was being imported."""
+    def stop(signum, frame):  # pragma: no cover - exercised by the fault catalogue
+        verb = "interrupted" if signum == signal.SIGINT else "terminated"
+        try:
+            os.write(2, f"{prog}: {verb} while starting; nothing was done\n".encode())
+        finally:
+            os._exit(EXIT_INTERRUPTED if signum == signal.SIGINT else EXIT_TERMINATED)
+
+    try:
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+    except ValueError:          # not the main thread
+        pass
+
+
 def run_command(prog: str, body, user_errors: tuple = (), error_folder=None,
                 interrupted_hint: str = "") -> int:
     """Run ``body()`` and return the exit code; every failure ends in one message on stderr.
@@ -134,6 +152,7 @@ def run_command(prog: str, body, user_errors: tuple = (), error_folder=None,
 
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGINT, signal.default_int_handler)     # Ctrl-C: KeyboardInterrupt
     except ValueError:          # not the main thread
         previous = None
     bad_input = (BadInput, ConfigError, *user_errors)

@@ -28,6 +28,11 @@ when the log has ``handle_s`` (simulated logs do).
 
 from __future__ import annotations
 
+if __name__ == "__main__":       # python -m …: a Ctrl-C while the imports below load is one line
+    from analysis.guard import quiet_start
+
+    quiet_start("ccsim-metrics")
+
 import json
 import math
 from dataclasses import dataclass

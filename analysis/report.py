@@ -9,6 +9,11 @@ Erlang C / Erlang A figures beside the simulated ones. Runs without
 
 from __future__ import annotations
 
+if __name__ == "__main__":       # python -m …: a Ctrl-C while the imports below load is one line
+    from analysis.guard import quiet_start
+
+    quiet_start("analysis.report")
+
 import argparse
 import sys
 from pathlib import Path

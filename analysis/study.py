@@ -26,6 +26,11 @@ summary, which must not depend on the machine's speed).
 
 from __future__ import annotations
 
+if __name__ == "__main__":       # python -m …: a Ctrl-C while the imports below load is one line
+    from analysis.guard import quiet_start
+
+    quiet_start("analysis.study")
+
 import argparse
 import math
 import sys

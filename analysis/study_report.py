@@ -24,6 +24,11 @@ than them.
 
 from __future__ import annotations
 
+if __name__ == "__main__":       # python -m …: a Ctrl-C while the imports below load is one line
+    from analysis.guard import quiet_start
+
+    quiet_start("ccsim-report")
+
 import argparse
 import json
 import math

@@ -1,5 +1,5 @@
 """``python -m sim`` is the same as the ``ccsim`` command."""
 
-from .cli import main
+from .commands import ccsim
 
-main()
+ccsim()

@@ -36,6 +36,11 @@ bad input.
 
 from __future__ import annotations
 
+if __name__ == "__main__":       # python -m …: a Ctrl-C while the imports below load is one line
+    from analysis.guard import quiet_start
+
+    quiet_start("ccsim-calibrate")
+
 import argparse
 import math
 import os

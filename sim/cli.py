@@ -8,6 +8,11 @@ replications and writes the run directory (see :mod:`analysis.runio`).
 
 from __future__ import annotations
 
+if __name__ == "__main__":       # python -m …: a Ctrl-C while the imports below load is one line
+    from analysis.guard import quiet_start
+
+    quiet_start("ccsim")
+
 import os
 import shutil
 import sys
@@ -426,6 +431,24 @@ def _run_task() -> None:
             raise carried.exc from None
     except HYDRA_USER_ERRORS as exc:
         raise BadInput(hydra_message(exc)) from None
+    except ValueError as exc:
+        if _raised_by_hydra(exc):      # e.g. "Only one of --run, --multirun, --cfg …"
+            raise BadInput(hydra_message(exc)) from None
+        raise
+    except Exception as exc:
+        from .ray_cluster import lost_cluster_message
+
+        message = lost_cluster_message(exc)
+        if message:
+            raise Failure(message) from None
+        raise
+
+
+def _raised_by_hydra(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and f"{os.sep}hydra{os.sep}" in tb.tb_frame.f_code.co_filename
 
 
 def hydra_message(exc: BaseException) -> str:

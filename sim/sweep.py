@@ -325,7 +325,7 @@ class StudyCallback(Callback):
         from .cli import hydra_message, job_config, prepare_run
         from .validate import ConfigError
 
-        study_dir = Path(config.hydra.sweep.dir)
+        study_dir = absolute_sweep_dir(config)
         plan = planned_jobs(config)
         loader = GlobalHydra.instance().config_loader()
         if len(plan) > 50:
@@ -355,7 +355,22 @@ class StudyCallback(Callback):
                                 f"{len(plan)} points")
             raise ConfigError(problems, prefix="The sweep was not started")
         self.runs = runs
+        ray = None
+        from .ray_cluster import is_ray_launcher
+        if is_ray_launcher(config):
+            from . import ray_cluster as ray
+            ray.connect(config)                     # nothing is written if it cannot
+        existed = study_dir.exists()
         (study_dir / "runs").mkdir(parents=True, exist_ok=True)
+        if ray is not None:
+            try:
+                ray.check_nodes(study_dir)
+            except BaseException:
+                if not existed:
+                    shutil.rmtree(study_dir, ignore_errors=True)
+                raise
+            if ray.watches_head(config):
+                ray.watch_head(study_dir)
         clear_stale(study_dir / "runs")           # left by killed sweeps of this host
         clear_stale(study_dir)
         write_plan(study_dir, plan, runs, config)
@@ -395,6 +410,22 @@ class StudyCallback(Callback):
         if path is None:
             raise Failure(f"study {study_dir.name}: no run finished, no summary written")
         print(f"[ccsim] leadership report: ccsim-report {study_dir}", flush=True)
+
+
+def absolute_sweep_dir(config) -> Path:
+    """Make ``hydra.sweep.dir`` absolute, for the callback and for every job (jobs are
+    composed again from the master config's Hydra overrides, so one more override reaches
+    them all): a job running elsewhere (a Ray worker starts in its node's folder) writes
+    where the sweep says."""
+    from omegaconf import open_dict, read_write
+
+    study = Path(str(config.hydra.sweep.dir)).absolute()
+    quoted = str(study).replace("\\", "\\\\").replace("'", "\\'")
+    with read_write(config.hydra.overrides):
+        config.hydra.overrides.hydra.append(f"hydra.sweep.dir='{quoted}'")
+    with read_write(config.hydra), open_dict(config.hydra):
+        config.hydra.sweep.dir = str(study)
+    return study
 
 
 def _without_hydra(cfg):

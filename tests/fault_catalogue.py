@@ -49,6 +49,7 @@ class Case:
     check: Callable[[Path, subprocess.CompletedProcess], str | None] | None = None
     interrupt: tuple[float, int] | None = None     # (seconds, signal) to the process group
     needs_root: bool = False
+    env: dict | None = None                        # more environment variables
     quick: bool = True                             # part of make test's sample
     timeout: float = 300.0
     kind: str = field(default="")
@@ -789,6 +790,32 @@ def cases() -> list[Case]:
     add(Case("calibrate --jobs 0", calib("--jobs", "0"), (2,), setup=targets(), kind="targets"))
     add(Case("calibrate no argument", cmd("ccsim-calibrate"), (2,), kind="targets"))
 
+    # ---- Ray: a cluster that cannot be reached is said before any run
+    try:
+        import hydra_plugins.hydra_ray_launcher  # noqa: F401
+        has_ray = True
+    except ImportError:
+        has_ray = False
+    if has_ray:
+        ray_sweep = sweep(*TINY_SWEEP, "scenario.queue.agents=13,14", "hydra/launcher=ray")
+        add(Case("ray: address=auto, RAY_ADDRESS names a port nobody listens on",
+                 [*ray_sweep, "+hydra.launcher.ray.init.address=auto"], (2,),
+                 env={"RAY_ADDRESS": "127.0.0.1:9"},
+                 check=both(nothing_written, message_has("nothing answers")), kind="ray"))
+        add(Case("ray: a GCS address nobody listens on",
+                 [*ray_sweep, "+hydra.launcher.ray.init.address=127.0.0.1:9"], (2,),
+                 check=both(nothing_written, message_has("is the cluster running")),
+                 kind="ray"))
+        add(Case("ray: a Ray Client address nobody listens on",
+                 [*ray_sweep, "+hydra.launcher.ray.init.address=ray://127.0.0.1:9"], (2,),
+                 check=nothing_written, kind="ray", quick=False))
+        add(Case("ray: a bad point is named before Ray starts",
+                 [*ray_sweep[:-1], "scenario.queue.agents=13,-1", "hydra/launcher=ray"], (2,),
+                 check=both(nothing_written, message_has("point 2 of 2")), kind="ray"))
+        add(Case("ray: in this process, with a stale RAY_ADDRESS",
+                 [*ray_sweep], (0,), env={"RAY_ADDRESS": "127.0.0.1:9"},
+                 check=study_complete(2), kind="ray", quick=False))
+
     # ---- ccsim-staff
     add(Case("ccsim-staff --help", cmd("ccsim-staff", "--help"), (0,), kind="staff"))
     add(Case("ccsim-staff bad value", cmd("ccsim-staff", *SQ, "scenario.queue.agents=-1",
@@ -815,6 +842,16 @@ def cases() -> list[Case]:
                  check=lambda d, o: (f"temporary folders left: {list((d / 'study' / 'runs').glob('.tmp-*'))}"
                                      if list((d / "study" / "runs").glob(".tmp-*")) else None),
                  kind="fault", quick=False))
+    for prog, argv in [("ccsim", ccsim(*SQ)), ("ccsim sweep", sweep(*TINY_SWEEP)),
+                       ("ccsim-metrics", cmd("ccsim-metrics", "{d}/log.csv")),
+                       ("ccsim-report", cmd("ccsim-report", "{d}")),
+                       ("ccsim-calibrate", cmd("ccsim-calibrate", "{d}/t.yaml")),
+                       ("analysis.study", [sys.executable, "-m", "analysis.study", "{d}"]),
+                       ("python -m sim", [sys.executable, "-m", "sim", *SQ])]:
+        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            add(Case(f"{signal.Signals(sig).name} while {prog} starts", argv, (code,),
+                     interrupt=(0.25, sig), kind="fault",
+                     setup=targets() if prog == "ccsim-calibrate" else None))
     add(Case("read-only run folder", cmd("ccsim", *SQ, "hydra.run.dir={d}/mnt/run"), (1,),
              setup=mount_tmpfs("1m", read_only=True), needs_root=True,
              check=message_has("read-only"), kind="fault"))
@@ -898,7 +935,7 @@ def run_case(case: Case, base: Path) -> Outcome:
             except subprocess.CalledProcessError as exc:
                 return Outcome(case, None, True, f"skipped: set-up failed ({exc})", 0.0)
         argv = [a.replace("{d}", str(d)) for a in case.argv]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(case.env or {})}
         env.pop("HYDRA_FULL_ERROR", None)
         if case.interrupt:
             p = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -915,13 +952,14 @@ def run_case(case: Case, base: Path) -> Outcome:
         last = lines[-1] if lines else ""
         problems = []
         if out.returncode not in case.expect:
-            problems.append(f"exit {out.returncode}, expected {case.expect}")
+            problems.append(f"exit {out.returncode}, expected {case.expect} (last line: "
+                            f"{last[:300]!r})")
         if "Traceback" in text:
             problems.append("a traceback was printed")
         if argv[0] == "sh":
             prog = Path(argv[2].split("&&")[-1].split()[0]).name
         elif "python" in Path(argv[0]).name:
-            prog = argv[2]
+            prog = {"sim": "ccsim", "sim.cli": "ccsim"}.get(argv[2], argv[2])
         else:
             prog = Path(argv[0]).name
         if out.returncode not in (0,) and not last.startswith(f"{prog}:"):

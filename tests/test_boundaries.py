@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ENTRY_POINTS = {"cli.py", "__main__.py", "calibrate.py", "sweep.py"}   # command-line tools
+ENTRY_POINTS = {"cli.py", "__main__.py", "commands.py", "calibrate.py", "sweep.py",  # commands
+                "ray_cluster.py"}
 
 
 def _imports(path: Path) -> set[str]:
