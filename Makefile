@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install install-test demo test bench faults lint clean
+.PHONY: install install-test demo test test-fast bench faults lint clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ demo: install
 
 test: install-test
 	$(BIN)/python -m pytest -q -n auto
+
+# the inner loop: everything but the tests marked slow (statistical and end-to-end checks)
+test-fast: install-test
+	$(BIN)/python -m pytest -q -n auto -m "not slow"
 
 bench: install-test
 	$(BIN)/python tests/bench_engine.py

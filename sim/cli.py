@@ -33,6 +33,8 @@ from omegaconf.errors import OmegaConfBaseException
 from analysis import runio
 from analysis.erlang import min_agents
 from analysis.guard import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     BadInput,
     Carried,
     Failure,
@@ -419,8 +421,16 @@ def main() -> None:
     """``ccsim``: run the Hydra task and end with a documented exit code (never a traceback):
     0 done, 1 failure (the traceback in the run's error.txt), 2 bad input, 130 interrupted."""
     os.environ["HYDRA_FULL_ERROR"] = "1"     # Hydra re-raises: the errors are told apart here
-    sys.exit(run_command(_prog(), _run_task, user_errors=HYDRA_USER_ERRORS,
-                         interrupted_hint=_interrupted_hint()))
+    code = run_command(_prog(), _run_task, user_errors=HYDRA_USER_ERRORS,
+                       interrupted_hint=_interrupted_hint())
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        from .sweep import tidy_after_interrupt
+
+        try:
+            tidy_after_interrupt()
+        except (OSError, KeyboardInterrupt):      # a second Ctrl-C: leave it to the re-run
+            pass
+    sys.exit(code)
 
 
 def _run_task() -> None:

@@ -178,6 +178,27 @@ class RunSlot:
             self._lock = None
 
 
+#: the study this process is sweeping (set when the sweep starts), for clean-up on Ctrl-C
+ACTIVE_STUDY: Path | None = None
+
+
+def tidy_after_interrupt(wait_seconds: float = 3.0) -> None:
+    """After Ctrl-C or SIGTERM of a sweep: the workers got the signal too; wait briefly for
+    them to end, then remove the temporary run folders they could not remove themselves (a
+    re-run would, too — this leaves the study as tidy as an ended sweep)."""
+    if ACTIVE_STUDY is None:
+        return
+    runs = ACTIVE_STUDY / "runs"
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        clear_stale(runs)
+        live = [p for p in runs.glob(".tmp-*") if (o := _owner(p.name, ".tmp-")) is not None
+                and o[0] == HOST and pid_alive(o[1])] if runs.is_dir() else []
+        if not live or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
+
+
 def clear_stale(folder: Path, prefix: str = ".tmp-") -> int:
     """Remove what processes that no longer run on this host left in ``folder``: temporary
     run folders (``<prefix>…-<host>-<pid>-<random>``) and temporary files
@@ -373,6 +394,8 @@ class StudyCallback(Callback):
                 ray.watch_head(study_dir)
         clear_stale(study_dir / "runs")           # left by killed sweeps of this host
         clear_stale(study_dir)
+        global ACTIVE_STUDY
+        ACTIVE_STUDY = study_dir
         write_plan(study_dir, plan, runs, config)
         for name in SUMMARY_FILES:       # a summary of an earlier sweep is rebuilt at the end
             (study_dir / name).unlink(missing_ok=True)

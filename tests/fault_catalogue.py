@@ -992,6 +992,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     chosen = [c for c in cases() if args.only in c.label and (c.quick or not args.quick)]
     if args.list:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)      # `--list | head` ends quietly
         for c in chosen:
             print(f"{c.kind:12} {c.label}")
         print(f"{len(chosen)} cases")

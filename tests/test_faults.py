@@ -31,6 +31,8 @@ from hypothesis import strategies as st
 
 from analysis.runio import run_problems
 
+pytestmark = pytest.mark.slow    # subprocesses, interrupted and concurrent sweeps (make test)
+
 FINDINGS = {
     "1 two identical sweeps at once": [],            # test_two_identical_sweeps_at_once
     "2 no bound on size": [

@@ -62,7 +62,7 @@ def test_engine_invariants(scenario, hours, seed):
     assert (offered.answer_s[answered] >= offered.arrival_s[answered]).all()
     assert (offered.end_s[answered] >= offered.answer_s[answered]).all()
     # a redial belongs to an earlier need and comes after an abandoned attempt
-    assert (c.attempt >= 0).all()
+    _check_redials(c)
     # busy never exceeds staffed, interval by interval, per pool
     channels, pools = scenario.agent_model()
     targets = {n: ch.answer_target_seconds for n, ch in channels.items()}
@@ -73,6 +73,24 @@ def test_engine_invariants(scenario, hours, seed):
         busy = rows.groupby("interval_start_s").agents_busy.sum()
         staffed = rows.groupby("interval_start_s").agents_staffed.first()
         assert (busy <= staffed + 1e-9).all(), f"pool {pool}: busy above staffed"
+
+
+def _check_redials(c) -> None:
+    """Each need starts with attempt 0; attempt k > 0 follows attempt k − 1 of the same need,
+    which was abandoned, and arrives no earlier than that caller hung up."""
+    first = c.groupby("need_id").attempt.min()
+    assert (first == 0).all(), "a need without its first attempt"
+    assert not c.duplicated(["need_id", "attempt"]).any(), "two contacts of one attempt"
+    by = c.set_index(["need_id", "attempt"])
+    redials = c[c.attempt > 0]
+    if redials.empty:
+        return
+    before = by.loc[list(zip(redials.need_id, redials.attempt - 1))]
+    assert (before.outcome.astype(str).to_numpy() == "abandoned").all(), \
+        "a redial after an attempt that was not abandoned"
+    assert (redials.arrival_s.to_numpy() >= before.end_s.to_numpy() - 1e-9).all(), \
+        "a redial before the caller hung up"
+    assert (before.channel.astype(str).to_numpy() == redials.channel.astype(str).to_numpy()).all()
 
 
 @given(st.lists(st.tuples(st.floats(0, 100), st.floats(0, 50), st.floats(0, 3)),

@@ -23,6 +23,8 @@ import pytest
 from conftest import ROOT
 from raycluster import BIN, Cluster
 
+pytestmark = pytest.mark.slow    # a two-node Ray cluster (about two minutes): make test, not make test-fast
+
 pytest.importorskip("ray")
 pytest.importorskip("hydra_plugins.hydra_ray_launcher")
 

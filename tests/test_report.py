@@ -30,6 +30,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT, SMALL_2023, run_sweep
 
+pytestmark = pytest.mark.slow    # studies run end to end and a browser: make test, not make test-fast
+
 CHARTS = ["channel-mix", "metric-trap", "cost-frontier", "monthly", "service", "tornado"]
 SECTIONS = ["Executive summary", "Charts", "Tables", "Assumptions"]
 SMALL = [*SMALL_2023, "run.replications=3", "hydra/launcher=joblib"]

@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 from conftest import SMALL_2023, study_summary
 
+pytestmark = pytest.mark.slow    # a study of every 2023 scenario: make test, not make test-fast
+
 SCENARIOS = ["base_2023", "end_open_phone_lines", "improve_bot", "guidance_campaign",
              "support_site_improvement", "proactive_notifications", "restrict_agent_services",
              "roadmap_2023"]

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT, run_sweep
 
+pytestmark = pytest.mark.slow    # sweeps on every launcher: make test, not make test-fast
+
 TINY = ["run.hours=60", "run.replications=2", "run.progress=false",
         "run.write_contacts=false"]
 

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from conftest import study_summary
 
+pytestmark = pytest.mark.slow    # a sweep of bot levels: make test, not make test-fast
+
 GRID = ["scenario.choice.channel_constant.bot=0.469651,3,5",
         "scenario.choice.channel_constant.support_site=0.832983,3"]
 SMALL = ["scenario=base_2023", "scenario.customers.accounts=20000",
