@@ -8,11 +8,14 @@ not only stream by stream. The key comes from the ``journey.core`` stream of
 :mod:`sim.streams`; each slot is in effect its own independent stream, so the
 one-stream-per-source discipline holds.
 
-Slots 0–15 are the journey core's (login, success, detail, come-back, its
-delay, and the Gumbel noise of the choice per option); 16 and up are the agent
-side's (handle time, priority class, patience, guidance, come-back after an
-agent, its delay, redial, redial delay, the delay before moving on, the
-booked time of an appointment).
+Slots 0–5 are the journey core's (login, success, detail, come-back, its
+delay, the choice's noise of giving up); 16 and up are the agent side's
+(handle time, priority class, patience, guidance, come-back after an agent,
+its delay, redial, redial delay, the delay before moving on, the booked time
+of an appointment). The choice's noise of channel k is keyed apart from all
+purposes: under :func:`choice_key` of the key, with slot = the channel's code
+(< :data:`MAX_CHANNELS`), so a scenario with more channels reuses no purpose's
+numbers.
 """
 
 from __future__ import annotations
@@ -21,24 +24,36 @@ import numpy as np
 from numba import njit
 
 __all__ = ["uniform", "uniforms", "exponential", "exponentials", "contact_draw",
-           "contact_draws"]
+           "contact_draws", "choice_key", "MAX_CHANNELS"]
 
-SLOT_LOGIN, SLOT_SUCCESS, SLOT_DETAIL, SLOT_BACK, SLOT_DELAY, SLOT_GUMBEL = 0, 1, 2, 3, 4, 5
-#  (SLOT_GUMBEL + k: the choice's noise for channel k, + 10 for giving up: slots 5–15)
+SLOT_LOGIN, SLOT_SUCCESS, SLOT_DETAIL, SLOT_BACK, SLOT_DELAY, SLOT_GIVE_UP = 0, 1, 2, 3, 4, 5
+#: channel codes are slots of the choice-noise domain: at most this many channels
+MAX_CHANNELS = 32
 (SLOT_HANDLE, SLOT_HANDLE_2, SLOT_PRIORITY, SLOT_PATIENCE, SLOT_GUIDE, SLOT_AGENT_BACK,
  SLOT_RETURN_DELAY, SLOT_REDIAL, SLOT_REDIAL_DELAY, SLOT_SWITCH_DELAY, SLOT_BOOKING) = range(16, 27)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+_CHOICE_DOMAIN = np.uint64(0x63686F6963650001)   # "choice", 1
+
+
+@njit(cache=True)
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def choice_key(key):
+    """The key of the choice's per-channel noise: a domain of its own, derived from ``key``."""
+    return np.int64(_mix(np.uint64(key) ^ _CHOICE_DOMAIN) >> np.uint64(1))
 
 
 @njit(cache=True)
 def uniform(key, need, attempt, slot):
     """A uniform on [0, 1) for (need, attempt, slot < 32) under ``key`` (splitmix64)."""
-    z = (np.uint64(key) + np.uint64((need << 24) | (attempt << 5) | slot) * _GOLDEN)
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    z = z ^ (z >> np.uint64(31))
+    z = _mix(np.uint64(key) + np.uint64((need << 24) | (attempt << 5) | slot) * _GOLDEN)
     return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 

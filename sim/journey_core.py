@@ -20,11 +20,12 @@ import numpy as np
 from numba import njit
 
 from .counter_rng import (
+    choice_key,
     SLOT_BACK,
     SLOT_BOOKING,
     SLOT_DELAY,
     SLOT_DETAIL,
-    SLOT_GUMBEL,
+    SLOT_GIVE_UP,
     SLOT_LOGIN,
     SLOT_SUCCESS,
     uniform,
@@ -72,7 +73,7 @@ def booked_time(t, u, k, breaks, time_mask):
 
 
 @njit(cache=True)
-def _choose(c, intent, mask, prev, attempt, key, need, c_seg, c_ok, c_bad, c_guided, u0, after,
+def _choose(c, intent, mask, prev, attempt, key, ckey, need, c_seg, c_ok, c_bad, c_guided, u0, after,
             guided_bonus, par):
     """A channel by the multinomial logit, or -1 to give up.
 
@@ -94,13 +95,13 @@ def _choose(c, intent, mask, prev, attempt, key, need, c_seg, c_ok, c_bad, c_gui
                 v -= par[1]
             if c_guided[c]:
                 v += guided_bonus[k]
-            v -= math.log(-math.log(uniform(key, need, attempt, SLOT_GUMBEL + k)))
+            v -= math.log(-math.log(uniform(ckey, need, attempt, k)))
             if v > best:
                 best = v
                 pick = k
     if attempt > 0 or pick < 0:
         v = par[2] + par[3] * attempt + after[prev + 1, N_CH]
-        v -= math.log(-math.log(uniform(key, need, attempt, SLOT_GUMBEL + N_CH)))
+        v -= math.log(-math.log(uniform(key, need, attempt, SLOT_GIVE_UP)))
         if v > best:
             pick = -1
     return pick
@@ -129,6 +130,7 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
     come-backs ``b_req`` (need, channel, attempt) at times ``b_t``; ``marks``:
     earlier contacts to mark escalated. ``key``: the random key (see module).
     """
+    ckey = choice_key(key)
     nd = 0
     na = 0
     nb = 0
@@ -148,7 +150,7 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
                     d_outcome[esc - base_id] = OPEN
                 break
             mask = _mask(c, t, c_reg, c_api, breaks, time_mask, cust_mask, par[5])
-            k = _choose(c, intent, mask, prev, attempt, key, need, c_seg, c_ok, c_bad,
+            k = _choose(c, intent, mask, prev, attempt, key, ckey, need, c_seg, c_ok, c_bad,
                         c_guided, u0, after, guided_bonus, par)
             if k < 0:
                 break

@@ -1,7 +1,7 @@
 """Company X: the published 2020 → 2021 changes, reproduced by simulation.
 
 Runs ``ccsim scenario=company_x_2020`` and ``ccsim scenario=company_x_2021``
-as a user would (three replications each, the same seed, side by side on two
+as a user would (four replications each, the same seed, side by side on two
 cores) and checks the published changes (seed 000, ch. 3.3, in
 ``conf/calibration/company_x.yaml``) against the simulated volumes, and that
 each named mechanism shows where it acts.
@@ -21,9 +21,14 @@ from conftest import ROOT
 
 from analysis.kpis import mean_ci
 
+pytestmark = pytest.mark.slow    # two simulated years of company X: make test, not make test-fast
+
 TARGETS = yaml.safe_load((ROOT / "conf" / "calibration" / "company_x.yaml").read_text())["targets"]
 BAND = 0.015          # the issue's acceptance: within 1.5 percentage points
-PRECISION = 0.02      # CI half-width of a change over three paired replications
+PRECISION = 0.02      # CI half-width of a change over four paired replications
+#: four: with three, the webshop change (a few thousand target-product orders) had a CI of
+#: ±2.5 points under the random numbers of the choice keyed apart from purposes
+REPLICATIONS = 4
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +37,8 @@ def years(tmp_path_factory):
     for year in (2020, 2021):
         folder = tmp_path_factory.mktemp(f"company_x_{year}")
         procs[year] = subprocess.Popen(
-            [sys.executable, "-m", "sim.cli", f"scenario=company_x_{year}", "run.replications=3",
+            [sys.executable, "-m", "sim.cli", f"scenario=company_x_{year}",
+             f"run.replications={REPLICATIONS}",
              f"hydra.run.dir={folder}", "run.progress=false", "run.write_contacts=false"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out[year] = folder
