@@ -22,7 +22,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from .kpis import mean_ci  # noqa: E402
-from .report_model import CHANNEL_LABELS, Chart  # noqa: E402
+from .report_model import Chart, channel_label  # noqa: E402
 from .study import COMPANY_METRIC, TARGET  # noqa: E402
 
 __all__ = ["all_charts", "pareto_front", "levers"]
@@ -31,14 +31,32 @@ STYLE = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fonts
          "hatch.linewidth": 0.6, "svg.hashsalt": "ccsim", "svg.fonttype": "path",
          "axes.spines.top": False, "axes.spines.right": False}
 WIDTH = 7.2                                  # inches: an A4 page's text width
-MANUAL = ["service_request", "chat", "appointment", "phone"]
-DIGITAL = ["bot", "support_site", "selfservice", "webshop", "api", "user_admin"]
+#: the built-in channels' shades (digital light, agent channels dark); a scenario's own
+#: channels take the next of :data:`EXTRA_SHADES` by their kind
 SHADE = {"bot": "#f4f4f4", "support_site": "#e0e0e0", "selfservice": "#cccccc",
          "webshop": "#f4f4f4", "api": "#e0e0e0", "user_admin": "#cccccc",
          "service_request": "#9a9a9a", "chat": "#777777", "appointment": "#555555",
          "phone": "#2a2a2a"}
 HATCH = {"bot": "", "support_site": "", "selfservice": "", "webshop": "///", "api": "///",
          "user_admin": "///", "service_request": "", "chat": "", "appointment": "", "phone": ""}
+#: the order of the built-in digital channels in the channel-mix bars
+DIGITAL_ORDER = ["bot", "support_site", "selfservice", "webshop", "api", "user_admin"]
+EXTRA_SHADES = {"digital": [("#f4f4f4", "..."), ("#e0e0e0", "...")],
+                "agent": [("#9a9a9a", "xx"), ("#555555", "xx"), ("#777777", "..")]}
+
+
+def _look(channels: list[str], kinds: dict) -> dict:
+    """Channel → (colour, hatch): the built-in ones fixed, the others by kind, in turn."""
+    out, used = {}, {"digital": 0, "agent": 0}
+    for c in channels:
+        if c in SHADE:
+            out[c] = (SHADE[c], HATCH[c])
+            continue
+        group = "digital" if kinds.get(c) == "digital" else "agent"
+        shades = EXTRA_SHADES[group]
+        out[c] = shades[used[group] % len(shades)]
+        used[group] += 1
+    return out
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p"]
 LINES = ["-", "--", ":", "-."]
 
@@ -80,7 +98,11 @@ def _target_line(ax, axis="x", label=True) -> None:
 def channel_mix(study):
     rows = study.rows()
     labels = [study.labels[p] for p, _ in rows]
-    channels = [c for c in DIGITAL + MANUAL if f"volume.{c}" in study.summary.columns]
+    digital = [c for c in DIGITAL_ORDER if c in study.digital_channels]
+    digital += [c for c in study.digital_channels if c not in digital]
+    order = digital + study.agent_channels[::-1]    # digital first (lightest), phone last
+    channels = [c for c in order if f"volume.{c}" in study.summary.columns]
+    look = _look(channels, study.kinds)
     fig = Figure(figsize=(WIDTH, 1.6 + 0.42 * len(rows)), layout="constrained")
     ax = fig.subplots()
     y = np.arange(len(rows))[::-1]
@@ -89,8 +111,9 @@ def channel_mix(study):
     for c in channels:
         volume = np.array([_get(r, f"volume.{c}") for _, r in rows])
         share = np.divide(volume * 100, totals, out=np.zeros(len(rows)), where=totals > 0)
-        ax.barh(y, share, left=left, color=SHADE[c], hatch=HATCH[c], edgecolor="black",
-                linewidth=0.4, label=CHANNEL_LABELS[c] + (" (manual)" if c in MANUAL else ""))
+        ax.barh(y, share, left=left, color=look[c][0], hatch=look[c][1], edgecolor="black",
+                linewidth=0.4, label=channel_label(c) + (" (manual)" if c in study.agent_channels
+                                                         else ""))
         left += share
     cm = np.array([_get(r, COMPANY_METRIC) for _, r in rows]) * 100
     ax.scatter(cm, y, marker="D", s=28, facecolor="white", edgecolor="black", zorder=5,
@@ -260,8 +283,7 @@ def monthly_trajectories(study):
 def service_levels(study):
     rows = study.rows()
     labels = [study.labels[p] for p, _ in rows]
-    chans = [c for c in ["phone", "appointment", "chat", "service_request"]
-             if f"{c}.service_level" in study.summary.columns]
+    chans = [c for c in study.agent_channels if f"{c}.service_level" in study.summary.columns]
     fig = Figure(figsize=(WIDTH, 1.6 + 0.55 * len(rows)), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
     y = np.arange(len(rows))[::-1]
@@ -270,7 +292,7 @@ def service_levels(study):
         offs = y + (len(chans) / 2 - i - 0.5) * h
         style = {"height": h, "color": ["#222222", "#666666", "#aaaaaa", "white"][i % 4],
                  "hatch": ["", "", "//", ".."][i % 4], "edgecolor": "black", "linewidth": 0.4,
-                 "label": CHANNEL_LABELS[c]}
+                 "label": channel_label(c)}
         sl = np.array([_get(r, f"{c}.service_level") for _, r in rows]) * 100
         ab = np.array([_get(r, f"{c}.p_abandon") for _, r in rows]) * 100
         ax1.barh(offs, np.nan_to_num(sl), **style)

@@ -37,11 +37,11 @@ def replication_kpis(records, warmup_seconds: float, targets: dict, pool_skills:
     horizon = records.horizon_seconds
     window = np.array([warmup_seconds, horizon])
     channel = np.asarray(records.channels, dtype=object)[c["channel_code"]]
-    wait = wait_seconds(c, horizon)
+    wait = wait_seconds(records)
     answered = ~np.isnan(c["answer_s"])
     outcome = c["outcome_code"]
     code = {name: i for i, name in enumerate(records.outcomes)}
-    within = within_target(channel, answered, wait, c["end_s"] - c["arrival_s"], targets)
+    within = within_target(records, channel, wait, targets)
     kept = c["arrival_s"] >= warmup_seconds
 
     busy = {name: area_per_bin(*_busy_spans(records, channel == name), window)[0]

@@ -2,11 +2,16 @@
 
 A contact log has one row per contact with the columns ``contact_id, need_id,
 customer_id, channel, start, outcome, escalated_from, target_product``
-(:data:`LOG_COLUMNS`). The definitions (which channels count where) are data:
-``conf/metrics/default.yaml``, read into :class:`MetricDefinitions`.
+(:data:`LOG_COLUMNS`). The definitions (which channels count where) are
+:class:`MetricDefinitions` — their defaults are there; a metrics config
+(``conf/metrics/*.yaml``) or ``--definitions FILE`` overrides them.
+
+A log's channels are the built-in ten (:mod:`sim.channels`) and any named in
+``extra_channels`` (a simulated run adds its scenario's own agent channels).
 
 * manual contacts — rows of the manual channels whose outcome is not excluded
-  (default: phone, appointment, chat, service_request; abandoned excluded);
+  (default: every agent channel — phone, appointment, chat, service_request
+  and the extra ones; abandoned excluded);
 * online share of contacts (the company's metric, seed 000) = D / (D + manual),
   D = every row of ``digital_all_rows`` (bot, service_request, support_site) +
   resolved rows of ``digital_resolved_rows`` (selfservice) + resolved rows of
@@ -41,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.journey_spec import CHANNELS
+from sim.channels import BUILTIN, BUILTIN_KINDS, DIGITAL
 from sim.validate import from_dict
 
 __all__ = ["LOG_COLUMNS", "LOG_OUTCOMES", "MetricDefinitions", "LogError", "read_contact_log",
@@ -55,35 +60,69 @@ LOG_OUTCOMES = ("resolved", "escalated", "abandoned", "failed", "open")
 METRIC_KEYS = ("needs", "unresolved_needs", "manual_contacts", "double_counted_contacts",
                "online_share_of_contacts", "online_self_service_share",
                "digital_resolution_share", "contacts_per_need", "repeat_calls_per_caller")
-_CH = {"metadata": {"choices": CHANNELS}}
 
 
 @dataclass(frozen=True)
 class MetricDefinitions:
-    """Which channels and outcomes count in which metric (see the module docstring)."""
+    """Which channels and outcomes count in which metric (seed 000, ch. 3.2 and 4; see the
+    module docstring). These defaults are the only ones; configs override keys."""
 
-    manual_channels: tuple[str, ...] = ("phone", "appointment", "chat", "service_request")
+    #: manual contacts: rows of these channels (None: every agent channel) …
+    manual_channels: tuple[str, ...] | None = None
+    #: … except rows with these outcomes
     manual_excluded_outcomes: tuple[str, ...] = ("abandoned",)
+    #: the company's "online share of contacts" counts as digital (D): every row of these
+    #: (the bot also when it hands over; a service request also when an agent handles it) …
     digital_all_rows: tuple[str, ...] = ("bot", "service_request", "support_site")
+    #: … resolved actions of these …
     digital_resolved_rows: tuple[str, ...] = ("selfservice",)
+    #: … and resolved orders of target products of these (empty target = a target)
     digital_target_product_rows: tuple[str, ...] = ("webshop",)
+    #: the thesis's "online self-service share": resolved rows of these
     self_service_channels: tuple[str, ...] = ("selfservice", "api", "user_admin")
+    #: digital resolution share: needs resolved by a contact in these
     digital_resolution_channels: tuple[str, ...] = ("bot", "selfservice", "webshop",
                                                     "support_site", "api", "user_admin")
+    #: double counts: every row of these, plus bot rows escalated to a chat row
     double_count_channels: tuple[str, ...] = ("service_request",)
+    #: agent channels of the log beyond the built-in ones (a run adds its scenario's own)
+    extra_channels: tuple[str, ...] = ()
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Every channel a log may have."""
+        return BUILTIN + tuple(c for c in self.extra_channels if c not in BUILTIN)
+
+    @property
+    def manual(self) -> tuple[str, ...]:
+        """The channels of manual contacts (:attr:`manual_channels`, else the agent channels)."""
+        if self.manual_channels is not None:
+            return self.manual_channels
+        return tuple(c for c in self.channels if BUILTIN_KINDS.get(c) != DIGITAL)
 
     def problems(self, key: str) -> list[str]:
-        out = []
+        out = [f"{key}.extra_channels lists {v!r}, a built-in digital channel; allowed: new "
+               "agent channels" for v in self.extra_channels if BUILTIN_KINDS.get(v) == DIGITAL]
         for name in self.__dataclass_fields__:
-            allowed = LOG_OUTCOMES if name == "manual_excluded_outcomes" else CHANNELS
+            if name == "extra_channels" or getattr(self, name) is None:
+                continue
+            allowed = LOG_OUTCOMES if name == "manual_excluded_outcomes" else self.channels
             out += [f"{key}.{name} lists {v!r}; allowed: {', '.join(allowed)}"
+                    + ("" if name == "manual_excluded_outcomes" else
+                       " (or add it to extra_channels)")
                     for v in getattr(self, name) if v not in allowed]
         return out
 
 
-def load_definitions(data: dict | None = None, key: str = "metrics") -> MetricDefinitions:
-    """Validated definitions from a plain dict (None → the defaults); raises ConfigError."""
-    return from_dict(MetricDefinitions, data or {}, key)
+def load_definitions(data: dict | None = None, key: str = "metrics",
+                     extra_channels: tuple[str, ...] = ()) -> MetricDefinitions:
+    """Validated definitions from a plain dict (None → the defaults), for logs that may also
+    have ``extra_channels`` (a scenario's own agent channels); raises ConfigError."""
+    data = dict(data or {})
+    if extra_channels:
+        given = data.get("extra_channels") or []
+        data["extra_channels"] = list(given) + [c for c in extra_channels if c not in given]
+    return from_dict(MetricDefinitions, data, key)
 
 
 class LogError(ValueError):
@@ -94,8 +133,10 @@ class LogError(ValueError):
 MAX_FILE_GB = 4.0
 
 
-def read_contact_log(path, sep: str = ",", max_file_gb: float = MAX_FILE_GB) -> pd.DataFrame:
-    """Read a contact log from CSV or parquet and validate it (raises LogError)."""
+def read_contact_log(path, sep: str = ",", max_file_gb: float = MAX_FILE_GB,
+                     channels: tuple[str, ...] = BUILTIN) -> pd.DataFrame:
+    """Read a contact log from CSV or parquet and validate it (raises LogError); its
+    channels must be among ``channels``."""
     path = Path(path)
     if not path.exists():
         raise LogError(f"{path}: no such file")
@@ -130,7 +171,7 @@ def read_contact_log(path, sep: str = ",", max_file_gb: float = MAX_FILE_GB) -> 
         raise LogError(f"{path} has no contacts (only a header); a contact log needs one row "
                        "per contact")
     try:
-        return validate_log(df)
+        return validate_log(df, channels)
     except LogError as exc:
         raise LogError(f"{path}: {exc}") from None
 
@@ -253,8 +294,9 @@ def _one_time(value, utc: bool):
         return pd.NaT
 
 
-def validate_log(df: pd.DataFrame) -> pd.DataFrame:
-    """Check columns, values and escalation links; return a normalised copy."""
+def validate_log(df: pd.DataFrame, channels: tuple[str, ...] = BUILTIN) -> pd.DataFrame:
+    """Check columns, values (channels among ``channels``) and escalation links; return a
+    normalised copy."""
     missing = [c for c in LOG_COLUMNS if c not in df.columns]
     if missing:
         raise LogError(f"missing column(s): {', '.join(missing)}; a contact log needs "
@@ -265,7 +307,7 @@ def validate_log(df: pd.DataFrame) -> pd.DataFrame:
     for col in ("contact_id", "need_id", "customer_id"):
         df[col] = _ids(df, col)
     df["escalated_from"] = _ids(df, "escalated_from", like=df["contact_id"])
-    for col, allowed in (("channel", CHANNELS), ("outcome", LOG_OUTCOMES)):
+    for col, allowed in (("channel", channels), ("outcome", LOG_OUTCOMES)):
         text = df[col].astype("string").str.strip()
         shown = allowed[:4] if col == "outcome" else allowed
         _bad_row(df, ~text.isin(allowed).fillna(False).astype(bool), col, ", ".join(shown))
@@ -343,7 +385,7 @@ def _check_escalations(df: pd.DataFrame, group: list[str]) -> None:
 def _parts(df: pd.DataFrame, d: MetricDefinitions) -> dict:
     ch, out = df["channel"], df["outcome"]
     resolved = out == "resolved"
-    manual = ch.isin(d.manual_channels) & ~out.isin(d.manual_excluded_outcomes)
+    manual = ch.isin(d.manual) & ~out.isin(d.manual_excluded_outcomes)
     target = df["target_product"].fillna(True).astype(bool)
     digital = (ch.isin(d.digital_all_rows) | (ch.isin(d.digital_resolved_rows) & resolved)
                | (ch.isin(d.digital_target_product_rows) & resolved & target))
@@ -410,14 +452,15 @@ def monthly_table(df: pd.DataFrame, d: MetricDefinitions | None = None) -> pd.Da
     :func:`log_metrics` over that month's contacts, and ``phone_handle_mean_s``
     (mean handle time of answered calls) when the log has ``handle_s``."""
     rows = []
+    names = log_channels(df)
     if df.empty:                  # a run without contacts: no month, but the same columns
-        columns = ["month", *(f"{k}_contacts" for k in CHANNELS), *METRIC_KEYS]
+        columns = ["month", *(f"{k}_contacts" for k in names), *METRIC_KEYS]
         return pd.DataFrame(columns=columns + (["phone_handle_mean_s"]
                                                if "handle_s" in df.columns else []))
     month = df["start"].dt.year * 100 + df["start"].dt.month      # strftime costs 0.9 s a year
     for m, g in df.groupby(month, sort=True):
         row = {"month": f"{m // 100:04d}-{m % 100:02d}"}
-        row.update({f"{k}_contacts": v for k, v in volumes(g).items()})
+        row.update({f"{k}_contacts": v for k, v in volumes(g, names).items()})
         row.update(log_metrics(g, d))
         if "handle_s" in g.columns:
             answered = g.loc[(g["channel"] == "phone") & g["handle_s"].notna(), "handle_s"]
@@ -426,14 +469,24 @@ def monthly_table(df: pd.DataFrame, d: MetricDefinitions | None = None) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def volumes(df: pd.DataFrame) -> dict:
+def log_channels(df: pd.DataFrame) -> tuple[str, ...]:
+    """The channels of a log: the built-in ten, then any other it has (a simulated log's
+    categories are its scenario's channels, in code order)."""
+    col = df["channel"]
+    present = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) \
+        else sorted(set(col.dropna()))
+    return BUILTIN + tuple(c for c in present if c not in BUILTIN)
+
+
+def volumes(df: pd.DataFrame, channels: tuple[str, ...] | None = None) -> dict:
     """Channel volumes as published: phone/chat/appointment/bot/support_site all rows,
     service_request created, selfservice/api/user_admin resolved actions, webshop
-    resolved target-product orders."""
+    resolved target-product orders; other (agent) channels every row. ``channels``:
+    which (default: :func:`log_channels`)."""
     ch, resolved = df["channel"], df["outcome"] == "resolved"
     target = df["target_product"].fillna(True).astype(bool)
     out = {}
-    for name in CHANNELS:
+    for name in channels or log_channels(df):
         m = ch == name
         if name in ("selfservice", "api", "user_admin"):
             m &= resolved
@@ -501,7 +554,8 @@ def _main(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     defs = read_definitions(args.definitions)
     try:
-        df = read_contact_log(args.log, sep=args.sep, max_file_gb=args.max_file_gb)
+        df = read_contact_log(args.log, sep=args.sep, max_file_gb=args.max_file_gb,
+                              channels=defs.channels)
     except LogError as exc:
         from .guard import BadInput
 

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Cell", "Table", "Chart", "Section", "Report", "CHANNEL_LABELS"]
+__all__ = ["Cell", "Table", "Chart", "Section", "Report", "CHANNEL_LABELS", "channel_label"]
 
 # how the report names the channels
 CHANNEL_LABELS = {"phone": "phone (open line)", "appointment": "booked call", "chat": "agent chat",
                   "service_request": "service request", "bot": "chatbot",
                   "support_site": "support site", "selfservice": "self-service portal",
                   "webshop": "webshop", "api": "API", "user_admin": "user admin"}
+
+
+def channel_label(name: str) -> str:
+    """How the report names a channel (a scenario's own channel: its name, spaced)."""
+    return CHANNEL_LABELS.get(name, name.replace("_", " "))
 
 
 @dataclass

@@ -32,6 +32,7 @@ if __name__ == "__main__":       # python -m …: a Ctrl-C while the imports bel
     quiet_start("analysis.study")
 
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
@@ -92,6 +93,20 @@ def _load(run: Path) -> dict:
             "scenario": kpis["scenario"], "seed": kpis["seed"],
             "run_seconds": kpis.get("run_seconds"),
             "reps": pd.read_parquet(run / "replications.parquet")}
+
+
+def channel_kinds(runs: list[Path]) -> dict[str, str]:
+    """Channel → kind (:mod:`sim.channels`) over the runs, as each recorded it in kpis.json
+    (runs from before it did: the built-in channels), in code order."""
+    from sim.channels import BUILTIN_KINDS
+
+    kinds = dict(BUILTIN_KINDS)
+    for run in runs:
+        try:
+            kinds.update(json.loads((run / "kpis.json").read_text()).get("channel_kinds", {}))
+        except (OSError, ValueError):
+            continue
+    return kinds
 
 
 def summarise_study(study_dir: Path, base: str = "baseline") -> pd.DataFrame:

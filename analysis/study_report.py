@@ -39,17 +39,22 @@ import pandas as pd
 import yaml
 
 from .guard import BadInput, folder_problem, run_command
-from .report_model import CHANNEL_LABELS, Cell, Report, Section, Table
+from .report_model import Cell, Report, Section, Table, channel_label
 from .runio import KPIS_FILE
 from .sources import SEEDS, SOURCES
-from .study import COMPANY_METRIC, TARGET, broken_runs, finished_runs, write_summary
+from .study import (
+    COMPANY_METRIC,
+    TARGET,
+    broken_runs,
+    channel_kinds,
+    finished_runs,
+    write_summary,
+)
 
 __all__ = ["Study", "load_study",
            "build_report", "write_report", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
-AGENT_CHANNELS = ["phone", "appointment", "chat", "service_request"]
-DIGITAL_CHANNELS = ["bot", "support_site", "selfservice", "webshop", "api", "user_admin"]
 METRICS = {"online_share_of_contacts": "company metric",
            "online_self_service_share": "thesis metric",
            "digital_resolution_share": "digital resolution",
@@ -101,6 +106,15 @@ class Study:
     planned: dict                  # scenario -> number of planned runs (plan.json)
     finished: dict                 # scenario -> number of finished runs
     incomplete: list               # (scenario, what) of runs planned or started, not finished
+    kinds: dict                    # channel -> kind (sim.channels), as the runs recorded them
+
+    @property
+    def agent_channels(self) -> list[str]:
+        return [c for c, k in self.kinds.items() if k != "digital"]
+
+    @property
+    def digital_channels(self) -> list[str]:
+        return [c for c, k in self.kinds.items() if k == "digital"]
 
     @property
     def base_row(self):
@@ -257,7 +271,7 @@ def load_study(study_dir) -> Study:
         if not any(n == name for n, _ in incomplete):
             incomplete.append((name, f"started, not finished ({tmp.name})"))
     return Study(study_dir, base, summary, labels, run_dirs, run_seconds, planned, finished,
-                 incomplete)
+                 incomplete, channel_kinds(done))
 
 
 # ---------------------------------------------------------------- the sections
@@ -294,12 +308,12 @@ def _staffing_phrase(study: Study) -> str:
 def _service_phrase(study: Study, row) -> str:
     parts = []
     base = study.base_row
-    for ch in AGENT_CHANNELS[:3]:
+    for ch in [c for c in study.agent_channels if study.kinds[c] != "backlog"]:
         col = f"{ch}.service_level"
         if col not in row or _nan(row[col]) or _nan(row.get(f"{ch}.offered")) \
                 or not row[f"{ch}.offered"]:
             continue
-        text = f"{CHANNEL_LABELS[ch]} {pct(row[col], 0)}"
+        text = f"{channel_label(ch)} {pct(row[col], 0)}"
         if base is not None and row["point"] != base["point"] and not _nan(base.get(col)):
             text += f" (base {pct(base[col], 0)})"
         parts.append(text)
@@ -475,15 +489,15 @@ def cost_table(study: Study) -> Table:
 
 
 def service_table(study: Study) -> Table:
-    chans = [c for c in AGENT_CHANNELS if f"{c}.service_level" in study.summary.columns]
-    cols = ["scenario"] + [f"{CHANNEL_LABELS[c]}: service level" for c in chans]
-    cols += [f"{CHANNEL_LABELS[c]}: abandoned" for c in chans if c != "service_request"]
+    chans = [c for c in study.agent_channels if f"{c}.service_level" in study.summary.columns]
+    waits = [c for c in chans if study.kinds[c] != "backlog"]   # a backlog is not abandoned
+    cols = ["scenario"] + [f"{channel_label(c)}: service level" for c in chans]
+    cols += [f"{channel_label(c)}: abandoned" for c in waits]
     rows, points = [], []
     for _, r in study.rows():
         cells = [Cell(study.labels[r["point"]])]
         cells += [_value_cell(r, f"{c}.service_level", pct, pp) for c in chans]
-        cells += [_value_cell(r, f"{c}.p_abandon", pct, pp) for c in chans
-                  if c != "service_request"]
+        cells += [_value_cell(r, f"{c}.p_abandon", pct, pp) for c in waits]
         rows.append(cells)
         points.append(r["point"])
     rows, points = _add_missing_rows(study, rows, points, len(cols))

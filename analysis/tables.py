@@ -10,39 +10,40 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.journey_spec import CHANNELS
-from sim.scenario import AGENT_CHANNELS
+from sim.channels import DIGITAL, measured_by_completion
 
 from .areas import area_per_bin, step_area_per_bin
 
 __all__ = ["ChannelTargets", "contacts_frame", "intervals_frame", "wait_seconds",
            "within_target"]
 
-#: Channel codes of the agent channels (the first four of the contact log's channels).
-AGENT_CODES = np.array([CHANNELS.index(c) for c in AGENT_CHANNELS])
-#: Channels whose target is a completion due time (from creation), not an answer wait.
-DUE_TIME_CHANNELS = ("service_request",)
-
-ChannelTargets = dict  # channel name -> answer target (s); due time for service requests
+ChannelTargets = dict  # channel name -> answer target (s); due time for backlog channels
 
 
-def wait_seconds(c: dict, horizon: float) -> np.ndarray:
+def wait_seconds(records) -> np.ndarray:
     """Time in an agent queue: to answer, to abandoning, or to the end of the run if still
     waiting; NaN for contacts in channels without agents."""
+    c, horizon = records.contacts, records.horizon_seconds
     arrival, answer, end = c["arrival_s"], c["answer_s"], c["end_s"]
     wait = np.where(np.isnan(answer), end - arrival, answer - arrival)
     wait = np.where(np.isnan(wait), horizon - arrival, wait)
-    agent = np.isin(c["channel_code"], AGENT_CODES)
+    agent_codes = [k for k, kind in enumerate(records.channel_kinds) if kind != DIGITAL]
+    agent = np.isin(c["channel_code"], agent_codes)
     return np.where(agent, np.maximum(wait, 0.0), np.nan)
 
 
-def within_target(channel: np.ndarray, answered: np.ndarray, wait: np.ndarray,
-                  completion: np.ndarray, targets: ChannelTargets) -> np.ndarray:
-    """Answered within the channel's target (service requests: completed within the due time)."""
+def within_target(records, channel: np.ndarray, wait: np.ndarray,
+                  targets: ChannelTargets) -> np.ndarray:
+    """Met the channel's target: answered within it, or for a backlog channel completed
+    within the due time from creation (the one rule: :func:`sim.channels.measured_by_completion`)."""
+    c = records.contacts
+    answered = ~np.isnan(c["answer_s"])
+    completion = c["end_s"] - c["arrival_s"]
+    kinds = dict(zip(records.channels, records.channel_kinds))
     out = np.zeros(len(channel), dtype=bool)
     for name, target in targets.items():
         m = channel == name
-        measure = completion if name in DUE_TIME_CHANNELS else wait
+        measure = completion if measured_by_completion(kinds[name]) else wait
         out[m] = answered[m] & (measure[m] <= target)
     return out
 
@@ -77,7 +78,7 @@ def contacts_frame(records, start_date: str) -> pd.DataFrame:
         "priority": c["priority"],
         "attempt": c["attempt"],
         "arrival_s": c["arrival_s"],
-        "wait_s": wait_seconds(c, records.horizon_seconds),
+        "wait_s": wait_seconds(records),
         "answer_s": c["answer_s"],
         "handle_s": np.where(np.isnan(c["answer_s"]), np.nan, c["handle_s"]),
         "end_s": c["end_s"],
@@ -115,12 +116,12 @@ def intervals_frame(records, start_date: str, interval_seconds: float,
     n_bins = len(edges) - 1
     lengths = np.diff(edges)
     channel = np.asarray(records.channels, dtype=object)[c["channel_code"]]
-    wait = wait_seconds(c, horizon)
+    wait = wait_seconds(records)
     answered = ~np.isnan(c["answer_s"])
     outcome = c["outcome_code"]
     failed = outcome == records.outcomes.index("failed")
     abandoned = outcome == records.outcomes.index("abandoned")
-    within = within_target(channel, answered, wait, c["end_s"] - c["arrival_s"], targets)
+    within = within_target(records, channel, wait, targets)
     bin_of = np.minimum((c["arrival_s"] // interval_seconds).astype(np.int64), n_bins - 1)
     frames = []
     for name in targets:

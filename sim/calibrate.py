@@ -217,11 +217,10 @@ def set_path(cfg: dict, path: str, value: float) -> None:
 
 def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.ndarray]:
     """Simulate ``replications`` of the config; each wanted figure per replication."""
-    from analysis.metrics import log_metrics, monthly_table, volumes
+    from analysis.metrics import log_channels, log_metrics, monthly_table, volumes
     from analysis.tables import contacts_frame
 
     from .cli import validate_config
-    from .journey_spec import CHANNELS
     from .model import simulate
 
     scenario, run, seed, defs = validate_config(cfg)
@@ -242,7 +241,7 @@ def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.nda
         if monthly:
             for row in monthly_table(frame, defs).to_dict("records"):
                 values.update({f"volumes.{k}.{row['month']}": row[f"{k}_contacts"]
-                               for k in CHANNELS})
+                               for k in log_channels(frame)})
         for f in wanted:
             if f not in values and len(f.split(".")) == 2:
                 raise ConfigError([f"targets.{f}: unknown figure; known: "

@@ -78,9 +78,15 @@ def validate_config(cfg: dict):
     for parse, key in ((parse_scenario, "scenario"), (parse_run, "run"), (parse_seed, "seed"),
                        (load_definitions, "metrics")):
         try:
-            parsed.append(parse(cfg.get(key), key))
+            if key == "metrics":         # the scenario's own channels may be in its logs
+                extra = parsed[0].registry.names if parsed and parsed[0] else ()
+                parsed.append(load_definitions(cfg.get(key), key, extra_channels=tuple(
+                    c for c in extra if parsed[0].registry.is_agent(c))))
+            else:
+                parsed.append(parse(cfg.get(key), key))
         except ConfigError as exc:
             problems += exc.problems
+            parsed.append(None)
     if problems:
         raise ConfigError(problems)
     return tuple(parsed)
@@ -198,6 +204,8 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
         if contacts is not None:
             contacts.abort()
         raise
+    reg = scenario.registry
+    kpis["channel_kinds"] = dict(zip(reg.names, reg.kinds))   # for the report (sim.channels)
     kpis["files"] = runio.manifest(out_dir)
     runio.write_json(out_dir / runio.KPIS_FILE, kpis)
     return kpis

@@ -23,12 +23,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .channels import MAX_CHANNELS  # channel codes are slots of the choice-noise domain
+
 __all__ = ["uniform", "uniforms", "exponential", "exponentials", "contact_draw",
            "contact_draws", "choice_key", "MAX_CHANNELS"]
 
 SLOT_LOGIN, SLOT_SUCCESS, SLOT_DETAIL, SLOT_BACK, SLOT_DELAY, SLOT_GIVE_UP = 0, 1, 2, 3, 4, 5
-#: channel codes are slots of the choice-noise domain: at most this many channels
-MAX_CHANNELS = 32
 (SLOT_HANDLE, SLOT_HANDLE_2, SLOT_PRIORITY, SLOT_PATIENCE, SLOT_GUIDE, SLOT_AGENT_BACK,
  SLOT_RETURN_DELAY, SLOT_REDIAL, SLOT_REDIAL_DELAY, SLOT_SWITCH_DELAY, SLOT_BOOKING) = range(16, 27)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -8,19 +8,27 @@ Random numbers are counter-based (:mod:`sim.counter_rng`): keyed by need,
 attempt and the purpose of the draw, so a need gets the same numbers whatever
 other needs did.
 
-Outcome and channel codes are those of :mod:`sim.log` and
-:data:`sim.journey_spec.CHANNELS`.
+Outcome codes are those of :mod:`sim.log`; channel codes those of the scenario's
+registry (:mod:`sim.channels`), passed in :class:`CoreParams` — the core names no
+channel. Its inputs are three records (named tuples, which numba compiles as
+records): :class:`CoreParams` (the choice model's constants and the channels'
+roles), :class:`CoreTables` (lookup tables of the scenario, built once,
+:mod:`sim.journey_tables`) and :class:`CustomerState` (what customers know and
+are, per replication); its outputs go to :class:`CoreOut` buffers.
+
+:mod:`sim.journey_reference` is the same core in plain, unhurried Python; a test
+runs both on the same batches and compares them contact for contact.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from .counter_rng import (
-    choice_key,
     SLOT_BACK,
     SLOT_BOOKING,
     SLOT_DELAY,
@@ -28,27 +36,116 @@ from .counter_rng import (
     SLOT_GIVE_UP,
     SLOT_LOGIN,
     SLOT_SUCCESS,
+    choice_key,
     uniform,
 )
 
-__all__ = ["advance", "N_OUT"]
+__all__ = ["advance", "booked_time", "CoreParams", "CoreTables", "CustomerState", "CoreOut",
+           "N_OUT", "RESOLVED", "FAILED", "OPEN", "ESCALATED"]
 
-PHONE, APPOINTMENT, CHAT, SERVICE_REQUEST, BOT, SELFSERVICE, WEBSHOP = 0, 1, 2, 3, 4, 5, 6
-USER_ADMIN = 9
-N_CH = 10
 RESOLVED, FAILED, OPEN, ESCALATED = 0, 2, 3, 4
-#: counters in ``counts``: digital rows, agent requests, come-backs, escalation marks
+#: counters in ``CoreOut.counts``: digital rows, agent requests, come-backs, escalation marks
 N_OUT = 4
 
 
+class CoreParams(NamedTuple):
+    """The choice model's constants and each channel's role in the journey core.
+
+    Codes are registry codes (-1: the scenario has no such channel); per-channel
+    arrays are indexed by code.
+    """
+
+    success_bonus: float          # utility of the channel where the customer last succeeded
+    failure_penalty: float        # … subtracted for where the customer last failed
+    give_up_utility: float
+    give_up_per_attempt: float
+    max_attempts: int
+    webshop_target_share: float   # share of webshop orders that are target products
+    hard_to_use_share: float      # of portal failures that are not a login: "hard to use"
+    return_delay_s: float         # mean delay before a matter not really resolved comes back
+    horizon_s: float              # end of the run
+    bot: int                      # the chatbot (hands over when not contained)
+    handover_to: int              # the channel the bot hands over to (-1: no hand-over)
+    webshop: int                  # records whether an order is a target product
+    portal: int                   # records why a failed portal action failed
+    passed_on: np.ndarray         # (int8) a failure here passes the matter on (harder contact)
+    lead_s: np.ndarray            # booked channels: lead time (s) before the booked call
+    login_only_from: np.ndarray   # from this time (s) only logged-in customers can use it
+    needs_login: np.ndarray       # (int8) a portal login first, which may fail
+    is_digital: np.ndarray        # (bool) settled in the core, no agent
+
+
+class CoreTables(NamedTuple):
+    """Lookup tables of one scenario and run length (:mod:`sim.journey_tables`)."""
+
+    u0: np.ndarray                # static logit utility [segment, intent, channel]
+    after: np.ndarray             # [failed channel + 1, channel or give-up (last)]
+    guided_bonus: np.ndarray      # [channel]: after an agent's guidance to self-service
+    breaks: np.ndarray            # times (s) where what is open changes …
+    time_mask: np.ndarray         # … and the bit mask of open channels from each
+    cust_mask: np.ndarray         # [registered × 2 + api]: channels a customer may use
+    success: np.ndarray           # [channel, intent] digital success
+    scale: np.ndarray             # [channel, day] success factor of dated events
+    login_fail: np.ndarray        # [segment] portal login failure probability
+    login_add: np.ndarray         # [day] more login failures of dated events
+    session: np.ndarray           # [channel] session length (s) of a digital contact
+    fcr: np.ndarray               # [channel, intent] a resolved matter stays resolved
+
+
+class CustomerState(NamedTuple):
+    """Customers and needs of one replication; ``ok``/``bad``/``guided`` change as they learn."""
+
+    segment: np.ndarray           # [customer]
+    registered_from: np.ndarray   # [customer] time (s) registered for self-service; inf: not
+    api: np.ndarray               # [customer] 1: has an API integration
+    ok: np.ndarray                # [customer] channel of the last success (-1)
+    bad: np.ndarray               # [customer] channel of the last failure (-1)
+    guided: np.ndarray            # [customer] 1: guided to self-service by an agent
+    need_customer: np.ndarray     # [need]
+    need_intent: np.ndarray       # [need]
+
+
+class CoreOut(NamedTuple):
+    """Output buffers of :func:`advance` (see there)."""
+
+    d_need: np.ndarray
+    d_channel: np.ndarray
+    d_attempt: np.ndarray
+    d_t: np.ndarray
+    d_end: np.ndarray
+    d_esc: np.ndarray
+    d_outcome: np.ndarray
+    d_target: np.ndarray
+    d_reason: np.ndarray
+    a_req: np.ndarray             # [row, 6]: channel, need, attempt, escalated_from, failed
+    a_t: np.ndarray               #   channel, bot hand-over flag; a_t: its time
+    b_req: np.ndarray             # [row, 3]: need, channel, attempt of a come-back; b_t: time
+    b_t: np.ndarray
+    marks: np.ndarray             # earlier contacts to mark escalated
+    counts: np.ndarray            # N_OUT counters
+
+
+def new_out(capacity: int, max_attempts: int) -> CoreOut:
+    """Buffers for batches of up to ``capacity`` needs."""
+    rows = capacity * (max_attempts + 1)
+    i8 = np.int64
+    return CoreOut(np.empty(rows, i8), np.empty(rows, i8), np.empty(rows, i8), np.empty(rows),
+                   np.empty(rows), np.empty(rows, i8), np.empty(rows, i8), np.empty(rows, i8),
+                   np.empty(rows, i8), np.empty((capacity, 6), i8), np.empty(capacity),
+                   np.empty((capacity, 3), i8), np.empty(capacity), np.empty(capacity, i8),
+                   np.zeros(N_OUT, i8))
+
+
 @njit(cache=True)
-def _mask(c, t, c_reg, c_api, breaks, time_mask, cust_mask, chat_login_from):
+def available(c, t, st, tb, par):
     """Bit mask of the channels customer c can use at time t."""
-    m = time_mask[np.searchsorted(breaks, t, side="right") - 1]
-    reg = 1 if t >= c_reg[c] else 0
-    m &= cust_mask[reg * 2 + c_api[c]]
-    if reg == 0 and t >= chat_login_from:
-        m &= ~(1 << CHAT)
+    m = tb.time_mask[np.searchsorted(tb.breaks, t, side="right") - 1]
+    reg = 1 if t >= st.registered_from[c] else 0
+    m &= tb.cust_mask[reg * 2 + st.api[c]]
+    if reg == 0:
+        for k in range(par.login_only_from.shape[0]):
+            if t >= par.login_only_from[k]:
+                m &= ~(1 << k)
     return m
 
 
@@ -73,34 +170,35 @@ def booked_time(t, u, k, breaks, time_mask):
 
 
 @njit(cache=True)
-def _choose(c, intent, mask, prev, attempt, key, ckey, need, c_seg, c_ok, c_bad, c_guided, u0, after,
-            guided_bonus, par):
+def choose(c, intent, mask, prev, attempt, key, ckey, need, st, tb, par):
     """A channel by the multinomial logit, or -1 to give up.
 
     Drawn by the Gumbel-max rule: each option's utility plus its own Gumbel
-    noise (one counter-based draw per option), the largest wins. This is
-    exactly the logit, and a change to one option's utility only moves the
-    needs that switch to or from that option.
+    noise (one counter-based draw per option: channel k's under ``ckey`` =
+    :func:`choice_key` with slot k, giving up's under ``key``), the largest wins.
+    This is exactly the logit, and a change to one option's utility only moves
+    the needs that switch to or from that option.
     """
-    if attempt >= par[4]:
+    if attempt >= par.max_attempts:
         return -1
+    n_ch = tb.u0.shape[2]
     best = -np.inf
     pick = -1
-    for k in range(N_CH):
+    for k in range(n_ch):
         if (mask >> k) & 1:
-            v = u0[c_seg[c], intent, k] + after[prev + 1, k]
-            if k == c_ok[c]:
-                v += par[0]
-            if k == c_bad[c]:
-                v -= par[1]
-            if c_guided[c]:
-                v += guided_bonus[k]
+            v = tb.u0[st.segment[c], intent, k] + tb.after[prev + 1, k]
+            if k == st.ok[c]:
+                v += par.success_bonus
+            if k == st.bad[c]:
+                v -= par.failure_penalty
+            if st.guided[c]:
+                v += tb.guided_bonus[k]
             v -= math.log(-math.log(uniform(ckey, need, attempt, k)))
             if v > best:
                 best = v
                 pick = k
     if attempt > 0 or pick < 0:
-        v = par[2] + par[3] * attempt + after[prev + 1, N_CH]
+        v = par.give_up_utility + par.give_up_per_attempt * attempt + tb.after[prev + 1, n_ch]
         v -= math.log(-math.log(uniform(key, need, attempt, SLOT_GIVE_UP)))
         if v > best:
             pick = -1
@@ -108,26 +206,32 @@ def _choose(c, intent, mask, prev, attempt, key, ckey, need, c_seg, c_ok, c_bad,
 
 
 @njit(cache=True)
-def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
-            c_seg, c_reg, c_api, c_ok, c_bad, c_guided, need_c, need_i,
-            u0, after, guided_bonus, par, breaks, time_mask, cust_mask,
-            success, scale, login_fail, login_add, session, fcr, is_digital,
-            key,
-            d_need, d_channel, d_attempt, d_t, d_end, d_esc, d_outcome, d_target, d_reason,
-            a_req, a_t, b_req, b_t, marks, counts):
+def _settle_digital(k, need, attempt, intent, seg, day, key, tb, par):
+    """(resolved, target product, failure reason) of a digital contact."""
+    target = -1
+    reason = -1
+    if par.needs_login[k]:
+        if uniform(key, need, attempt, SLOT_LOGIN) < tb.login_fail[seg] + tb.login_add[day]:
+            return False, target, 0                       # "not working": the login failed
+    resolved = uniform(key, need, attempt, SLOT_SUCCESS) < tb.success[k, intent] * tb.scale[k, day]
+    if resolved and k == par.webshop:
+        target = 1 if uniform(key, need, attempt, SLOT_DETAIL) < par.webshop_target_share else 0
+    elif not resolved and k == par.portal:
+        reason = 1 if uniform(key, need, attempt, SLOT_DETAIL) < par.hard_to_use_share else 2
+    return resolved, target, reason
+
+
+@njit(cache=True)
+def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id, st, tb, par, key, out):
     """Run a batch of needs (``*_b``: need, time, failed channel, attempts, escalate-from).
 
-    ``par``: success bonus, failure penalty, give-up utility, give-up per
-    attempt, max attempts, logged-in-only chat from (s), webshop target share,
-    hard-to-use share, bot hand-over on (>0), mean return delay (s), end of
-    the run (s), appointment lead time (s; the call is at the booked time).
-    A customer whose next step would fall at or after the end of the run
-    takes none: the contact before it is left OPEN (the matter was still open
-    when the run ended), not escalated to a contact that never comes.
-    Outputs, counted in ``counts``: digital contact rows ``d_*`` (ids
-    ``base_id + row``); agent requests ``a_req`` (channel, need, attempt,
-    escalated_from, failed channel, bot hand-over flag) at times ``a_t``;
-    come-backs ``b_req`` (need, channel, attempt) at times ``b_t``; ``marks``:
+    Each need goes through digital channels until it is resolved, given up, or
+    reaches an agent channel. A customer whose next step would fall at or after
+    the end of the run takes none: the contact before it is left OPEN (the
+    matter was still open when the run ended), not escalated to a contact that
+    never comes. Outputs, counted in ``out.counts``: digital contact rows
+    ``out.d_*`` (ids ``base_id + row``); agent requests ``out.a_req`` at times
+    ``out.a_t``; come-backs ``out.b_req`` at times ``out.b_t``; ``out.marks``:
     earlier contacts to mark escalated. ``key``: the random key (see module).
     """
     ckey = choice_key(key)
@@ -135,106 +239,93 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id,
     na = 0
     nb = 0
     nm = 0
-    n_days = scale.shape[1]
+    n_days = tb.scale.shape[1]
+    horizon = par.horizon_s
     for j in range(need_b.shape[0]):
         need = need_b[j]
         t = t_b[j]
         prev = prev_b[j]
         attempt = attempt_b[j]
         esc = esc_b[j]
-        c = need_c[need]
-        intent = need_i[need]
+        c = st.need_customer[need]
+        intent = st.need_intent[need]
         while True:
-            if t >= par[10]:
+            if t >= horizon:
                 if esc >= base_id:
-                    d_outcome[esc - base_id] = OPEN
+                    out.d_outcome[esc - base_id] = OPEN
                 break
-            mask = _mask(c, t, c_reg, c_api, breaks, time_mask, cust_mask, par[5])
-            k = _choose(c, intent, mask, prev, attempt, key, ckey, need, c_seg, c_ok, c_bad,
-                        c_guided, u0, after, guided_bonus, par)
+            mask = available(c, t, st, tb, par)
+            k = choose(c, intent, mask, prev, attempt, key, ckey, need, st, tb, par)
             if k < 0:
                 break
             if esc >= 0:
                 if esc >= base_id:
-                    d_outcome[esc - base_id] = ESCALATED
+                    out.d_outcome[esc - base_id] = ESCALATED
                 else:
-                    marks[nm] = esc
+                    out.marks[nm] = esc
                     nm += 1
-            if not is_digital[k]:
-                if k == APPOINTMENT and par[11] > 0:     # the booked time, lead time ahead
-                    t = booked_time(t + par[11], uniform(key, need, attempt, SLOT_BOOKING), k,
-                                    breaks, time_mask)
-                    if t >= par[10]:                    # after the end of the run: still open
+            if not par.is_digital[k]:
+                if par.lead_s[k] > 0:                 # booked: the call is at the booked time
+                    t = booked_time(t + par.lead_s[k], uniform(key, need, attempt, SLOT_BOOKING),
+                                    k, tb.breaks, tb.time_mask)
+                    if t >= horizon:                   # after the end of the run: still open
                         if esc >= base_id:
-                            d_outcome[esc - base_id] = OPEN
+                            out.d_outcome[esc - base_id] = OPEN
                         break
-                a_req[na, 0] = k
-                a_req[na, 1] = need
-                a_req[na, 2] = attempt
-                a_req[na, 3] = esc
-                a_req[na, 4] = prev
-                a_req[na, 5] = 0
-                a_t[na] = t
+                _request(out, na, k, need, attempt, esc, prev, 0, t)
                 na += 1
                 break
             day = min(int(t // 86400.0), n_days - 1)
-            seg = c_seg[c]
-            resolved = False
-            target = -1
-            reason = -1
-            login_failed = False
-            if k == SELFSERVICE or k == USER_ADMIN:
-                if uniform(key, need, attempt, SLOT_LOGIN) < login_fail[seg] + login_add[day]:
-                    login_failed = True
-                    reason = 0
-            if not login_failed:
-                resolved = (uniform(key, need, attempt, SLOT_SUCCESS)
-                            < success[k, intent] * scale[k, day])
-                if resolved and k == WEBSHOP:
-                    target = 1 if uniform(key, need, attempt, SLOT_DETAIL) < par[6] else 0
-                elif not resolved and k == SELFSERVICE:
-                    reason = 1 if uniform(key, need, attempt, SLOT_DETAIL) < par[7] else 2
-            t_end = t + session[k]
+            resolved, target, reason = _settle_digital(k, need, attempt, intent,
+                                                       st.segment[c], day, key, tb, par)
+            t_end = t + tb.session[k]
             row = nd
             nd += 1
-            d_need[row] = need
-            d_channel[row] = k
-            d_attempt[row] = attempt
-            d_t[row] = t
-            d_end[row] = t_end
-            d_esc[row] = esc
-            d_outcome[row] = RESOLVED if resolved else FAILED
-            d_target[row] = target
-            d_reason[row] = reason
+            out.d_need[row] = need
+            out.d_channel[row] = k
+            out.d_attempt[row] = attempt
+            out.d_t[row] = t
+            out.d_end[row] = t_end
+            out.d_esc[row] = esc
+            out.d_outcome[row] = RESOLVED if resolved else FAILED
+            out.d_target[row] = target
+            out.d_reason[row] = reason
             if resolved:
-                c_ok[c] = k
-                if uniform(key, need, attempt, SLOT_BACK) < 1.0 - fcr[k, intent]:
-                    b_t[nb] = t_end - par[9] * math.log(
+                st.ok[c] = k
+                if uniform(key, need, attempt, SLOT_BACK) < 1.0 - tb.fcr[k, intent]:
+                    out.b_t[nb] = t_end - par.return_delay_s * math.log(
                         1.0 - uniform(key, need, attempt, SLOT_DELAY))
-                    b_req[nb, 0] = need
-                    b_req[nb, 1] = k
-                    b_req[nb, 2] = attempt + 1
+                    out.b_req[nb, 0] = need
+                    out.b_req[nb, 1] = k
+                    out.b_req[nb, 2] = attempt + 1
                     nb += 1
                 break
-            c_bad[c] = k
-            if k == BOT and par[8] > 0 and t_end < par[10]:
-                m_end = _mask(c, t_end, c_reg, c_api, breaks, time_mask, cust_mask, par[5])
-                if (m_end >> CHAT) & 1 and u0[c_seg[c], intent, CHAT] > -np.inf:
-                    d_outcome[row] = ESCALATED
-                    a_req[na, 0] = CHAT
-                    a_req[na, 1] = need
-                    a_req[na, 2] = attempt + 1
-                    a_req[na, 3] = base_id + row
-                    a_req[na, 4] = BOT
-                    a_req[na, 5] = 1
-                    a_t[na] = t_end
+            st.bad[c] = k
+            h = par.handover_to
+            if k == par.bot and h >= 0 and t_end < horizon:
+                m_end = available(c, t_end, st, tb, par)
+                if (m_end >> h) & 1 and tb.u0[st.segment[c], intent, h] > -np.inf:
+                    out.d_outcome[row] = ESCALATED
+                    _request(out, na, h, need, attempt + 1, base_id + row, k, 1, t_end)
                     na += 1
                     break
             prev = k
             attempt += 1
             esc = base_id + row
             t = t_end
-    counts[0] = nd
-    counts[1] = na
-    counts[2] = nb
-    counts[3] = nm
+    out.counts[0] = nd
+    out.counts[1] = na
+    out.counts[2] = nb
+    out.counts[3] = nm
+
+
+@njit(cache=True)
+def _request(out, row, k, need, attempt, esc, prev, handed, t):
+    """An agent contact asked for: channel k at time t (``a_req`` columns, see CoreOut)."""
+    out.a_req[row, 0] = k
+    out.a_req[row, 1] = need
+    out.a_req[row, 2] = attempt
+    out.a_req[row, 3] = esc
+    out.a_req[row, 4] = prev
+    out.a_req[row, 5] = handed
+    out.a_t[row] = t

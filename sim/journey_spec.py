@@ -13,17 +13,17 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
+from .channels import BUILTIN, BUILTIN_KINDS, DIGITAL
 from .validate import fail_if
 
 __all__ = ["CHANNELS", "DIGITAL_CHANNELS", "Segment", "Customers", "Intent", "NeedEvent",
            "Needs", "Choice", "DigitalChannel", "Bot", "Portal", "Webshop", "Digital",
-           "by_intent", "date_problems"]
+           "by_intent", "date_problems", "channel_key_problems"]
 
-#: Every channel of the contact log; the first four are agent channels.
-CHANNELS = ("phone", "appointment", "chat", "service_request", "bot", "selfservice",
-            "webshop", "support_site", "api", "user_admin")
+#: The built-in channels (:mod:`sim.channels`; a scenario may add agent channels of its own).
+CHANNELS = BUILTIN
 #: Channels that need no agent.
-DIGITAL_CHANNELS = CHANNELS[4:]
+DIGITAL_CHANNELS = tuple(n for n in BUILTIN if BUILTIN_KINDS[n] == DIGITAL)
 GIVE_UP = "give_up"
 
 _PROB = {"min": 0, "max": 1}
@@ -56,9 +56,11 @@ def _shares_problems(items: dict, key: str, what: str) -> list[str]:
                       f"{what} shares must sum to 1"))
 
 
-def _channel_keys(values: dict, key: str, extra: tuple[str, ...] = ()) -> list[str]:
-    return [f"{key}.{k} is not a channel; allowed: {', '.join(CHANNELS + extra)}"
-            for k in values if k not in CHANNELS + extra]
+def channel_key_problems(values, key: str, channels: tuple[str, ...],
+                         extra: tuple[str, ...] = ()) -> list[str]:
+    """Keys (or items) of ``values`` that are not among ``channels`` (the scenario's)."""
+    return [f"{key}.{k} is not a channel of the scenario; allowed: "
+            f"{', '.join(channels + extra)}" for k in values if k not in channels + extra]
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,6 @@ class Segment:
     api_share: float = field(default=0.0, metadata=_PROB)
     channel_utility: dict[str, float] = field(default_factory=dict)
 
-    def problems(self, key: str) -> list[str]:
-        return _channel_keys(self.channel_utility, f"{key}.channel_utility")
-
 
 @dataclass(frozen=True)
 class Customers:
@@ -105,9 +104,6 @@ class Intent:
     share: float = field(metadata=_PROB)
     complexity: float = field(default=0.5, metadata=_PROB)
     channel_utility: dict[str, float] = field(default_factory=dict)
-
-    def problems(self, key: str) -> list[str]:
-        return _channel_keys(self.channel_utility, f"{key}.channel_utility")
 
 
 @dataclass(frozen=True)
@@ -201,12 +197,14 @@ class Choice:
     appointment_like_phone: bool = True
     after_failure: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    def problems(self, key: str) -> list[str]:
-        out = _channel_keys(self.channel_constant, f"{key}.channel_constant")
-        out += _channel_keys(self.complexity_utility, f"{key}.complexity_utility")
-        out += _channel_keys(self.after_failure, f"{key}.after_failure")
+    def channel_problems(self, key: str, channels: tuple[str, ...]) -> list[str]:
+        """Channel names in the choice model that are not among the scenario's ``channels``."""
+        out = channel_key_problems(self.channel_constant, f"{key}.channel_constant", channels)
+        out += channel_key_problems(self.complexity_utility, f"{key}.complexity_utility",
+                                    channels)
+        out += channel_key_problems(self.after_failure, f"{key}.after_failure", channels)
         for ch, row in self.after_failure.items():
-            out += _channel_keys(row, f"{key}.after_failure.{ch}", (GIVE_UP,))
+            out += channel_key_problems(row, f"{key}.after_failure.{ch}", channels, (GIVE_UP,))
         return out
 
 
@@ -223,12 +221,13 @@ class DigitalChannel:
 
 @dataclass(frozen=True, kw_only=True)
 class Bot(DigitalChannel):
-    """The chatbot. ``success`` is its containment. When not contained and agent chat is
-    open to the customer, ``handover`` passes the matter to chat: ``seamless`` (context
-    kept) or ``cold`` (the customer repeats it: ``cold_extra_handle_seconds`` more);
-    ``none`` leaves the customer to choose again."""
+    """The chatbot. ``success`` is its containment. When not contained and the agent channel
+    ``handover_channel`` (chat) is open to the customer, ``handover`` passes the matter
+    there: ``seamless`` (context kept) or ``cold`` (the customer repeats it:
+    ``cold_extra_handle_seconds`` more); ``none`` leaves the customer to choose again."""
 
     handover: str = field(default="cold", metadata={"choices": ("seamless", "cold", "none")})
+    handover_channel: str = "chat"
     cold_extra_handle_seconds: float = field(default=90.0, metadata=_NONNEG)
 
 
@@ -284,13 +283,12 @@ class SupportSiteLever:
 
 @dataclass(frozen=True)
 class Restriction:
-    """Chosen ``intents`` are no longer served in the agent ``channels``: customers
-    with such a need never choose them, and the bot does not hand it over to chat."""
+    """Chosen ``intents`` are no longer served in the agent ``channels`` (empty: every
+    agent channel): customers with such a need never choose them, and the bot does not
+    hand it over to chat."""
 
     intents: tuple[str, ...] = ()
-    channels: tuple[str, ...] = field(default=("phone", "appointment", "chat",
-                                               "service_request"),
-                                      metadata={"choices": CHANNELS[:4]})
+    channels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from .distributions import exponential_sampler, handle_sampler, uniform_sampler
 from .estimate import contact_limit
 from .events import At
 from .journey import Journeys
-from .journey_spec import CHANNELS
 from .log import OUTCOMES, REASONS, ContactLog
 from .queues import ChannelQueue
 from .scenario import RunSettings, Scenario
@@ -34,7 +33,8 @@ class RunRecords:
     """Everything one replication produced, as plain numpy arrays.
 
     ``contacts``: one entry per contact (see :meth:`sim.log.ContactLog.columns`);
-    ``channel_code`` indexes ``channels`` and ``pool_code`` indexes ``pools``.
+    ``channel_code`` indexes ``channels`` (the scenario's registry, :mod:`sim.channels`,
+    whose kinds are ``channel_kinds``) and ``pool_code`` indexes ``pools``.
     ``staffed``: per pool, (times s, staffed agents from each time).
     """
 
@@ -42,6 +42,7 @@ class RunRecords:
     horizon_seconds: float
     contacts: dict
     channels: tuple[str, ...]
+    channel_kinds: tuple[str, ...]
     pools: tuple[str, ...]
     outcomes: tuple[str, ...]
     reasons: tuple[str, ...]
@@ -82,19 +83,22 @@ class _ArrivalDriver:
 
 
 def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int,
-             staffing: dict | None = None) -> RunRecords:
+             staffing: dict | None = None, journey_core=None) -> RunRecords:
     """Run one replication of ``scenario`` for ``run.hours`` and return its records.
 
     ``staffing`` (pool → (times s, agents from each time)) replaces the pools'
-    shifts, e.g. by a required-staffing plan (:mod:`sim.staffing`).
+    shifts, e.g. by a required-staffing plan (:mod:`sim.staffing`). ``journey_core``:
+    another journey core with the signature of :func:`sim.journey_core.advance` (the
+    plain-Python reference, :mod:`sim.journey_reference`, in its test).
     """
     streams = Streams(seed, replication)
     env = simpy.Environment()
     horizon = run.hours * 3600.0
     channel_specs, pool_specs = scenario.agent_model()
+    reg = scenario.registry
     log = ContactLog(*contact_limit(scenario, run))
     queues = {
-        name: ChannelQueue(env, CHANNELS.index(name), spec, log,
+        name: ChannelQueue(env, reg.code(name), spec, log,
                            _draws(streams, name, spec),
                            open_check(spec.open_hours, scenario.start_date, horizon))
         for name, spec in channel_specs.items()
@@ -110,7 +114,8 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int,
     first_need = 0
     journeys = None
     if scenario.has_journeys:
-        journeys = Journeys(env, scenario, log, queues, pools, streams, horizon)
+        journeys = Journeys(env, scenario, log, queues, pools, streams, horizon,
+                            **({"core": journey_core} if journey_core else {}))
         first_need = journeys.n_needs
     for name, spec in channel_specs.items():
         rates = hourly_rates(spec.arrivals_per_hour, spec.profile, scenario.start_date,
@@ -126,7 +131,8 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int,
         horizon_seconds=horizon,
         contacts=log.columns(*((journeys.need_c, journeys.need_i, journeys.c_seg)
                                if journeys else ())),
-        channels=CHANNELS,
+        channels=reg.names,
+        channel_kinds=reg.kinds,
         pools=tuple(pools),
         outcomes=OUTCOMES,
         reasons=REASONS,

@@ -11,10 +11,11 @@ Two ways to describe the agent-served part:
 * ``queue`` — the one-queue shorthand (M/M/c+M): Poisson arrivals at a flat
   rate, exponential handle time and patience, a fixed number of agents, no
   wrap-up. Used by ``single_queue`` and the queueing-theory tests.
-* ``channels`` + ``pools`` — agent channels (``phone``, ``appointment``,
-  ``chat``, ``service_request``) with arrival profiles, patience, redials and
-  priority classes, served by agent pools with skills, shifts, wrap-up,
-  chat concurrency and an hourly cost.
+* ``channels`` + ``pools`` — agent channels (the built-in ``phone``,
+  ``appointment``, ``chat``, ``service_request``, or a channel of the scenario's
+  own with a ``kind``, see :mod:`sim.channels`) with arrival profiles,
+  patience, redials and priority classes, served by agent pools with skills,
+  shifts, wrap-up, concurrency and an hourly cost.
 
 :meth:`Scenario.agent_model` gives the second form in either case.
 """
@@ -23,6 +24,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .channels import (
+    AGENT_KINDS,
+    BUILTIN_KINDS,
+    BUILTIN_REGISTERED_ONLY,
+    MAX_CHANNELS,
+    Registry,
+    registry,
+)
 from .journey_spec import (
     CHANNELS,
     BotLever,
@@ -34,18 +43,17 @@ from .journey_spec import (
     ProactiveNotifications,
     Restriction,
     SupportSiteLever,
+    channel_key_problems,
     date_problems,
 )
 from .validate import ConfigError, fail_if, from_dict
 
 __all__ = [
-    "CHANNELS", "AGENT_CHANNELS", "ALL_WEEKDAYS", "HandleTime", "Shift", "Pool", "OpeningHours",
+    "CHANNELS", "ALL_WEEKDAYS", "HandleTime", "Shift", "Pool", "OpeningHours",
     "Profile", "AgentChannel", "SingleQueue", "Scenario", "RunSettings",
     "parse_scenario", "parse_run", "parse_seed", "ConfigError",
 ]
 
-#: Channels whose contacts are handled by agents.
-AGENT_CHANNELS = CHANNELS[:4]
 #: Monday = 0 … Sunday = 6.
 ALL_WEEKDAYS = (0, 1, 2, 3, 4, 5, 6)
 
@@ -102,12 +110,13 @@ class Pool:
 
     ``skills`` are the channels the pool serves, in priority order: a free
     agent takes the longest-waiting contact of the first channel with one.
-    ``concurrency`` is the number of chats an agent handles at once (a pool
-    with ``concurrency`` > 1 serves ``chat`` only). ``wrap_up_seconds`` is
-    after-contact work that keeps the agent busy but not the customer.
+    ``concurrency`` is the number of conversations an agent handles at once (a
+    pool with ``concurrency`` > 1 serves messaging channels only).
+    ``wrap_up_seconds`` is after-contact work that keeps the agent busy but not
+    the customer.
     """
 
-    skills: tuple[str, ...] = field(metadata={"choices": AGENT_CHANNELS})
+    skills: tuple[str, ...]
     shifts: tuple[Shift, ...] = ()
     hourly_cost_eur: float = field(default=35.0, metadata=_NONNEG)
     wrap_up_seconds: float = field(default=0.0, metadata=_NONNEG)
@@ -116,11 +125,9 @@ class Pool:
     def problems(self, key: str) -> list[str]:
         return (
             fail_if(not self.skills, f"{key}.skills", list(self.skills),
-                    "give at least one of " + ", ".join(AGENT_CHANNELS))
+                    "give at least one of the scenario's agent channels")
             + fail_if(len(set(self.skills)) != len(self.skills), f"{key}.skills",
                       list(self.skills), "each channel may appear once")
-            + fail_if(self.concurrency > 1 and self.skills != ("chat",), f"{key}.concurrency",
-                      self.concurrency, "concurrency > 1 needs skills: [chat] only")
         )
 
 
@@ -146,29 +153,36 @@ class Profile:
 
 @dataclass(frozen=True)
 class AgentChannel:
-    """An agent-served channel: arrivals, patience, redials, priority classes.
+    """An agent-served channel: its kind, arrivals, patience, redials, priority classes.
 
-    ``arrivals_per_hour`` are contacts arriving directly (besides those that
+    ``kind`` (:mod:`sim.channels`): ``live``, ``booked``, ``messaging`` or
+    ``backlog``; the built-in channels have theirs, a channel of the scenario's
+    own must say. ``registered_only``: only customers registered for
+    self-service can use it (default: true for ``service_request``, made in the
+    portal). ``arrivals_per_hour`` are contacts arriving directly (besides those that
     customer journeys send). ``patience_seconds`` is the mean of an
     exponential patience (``null`` = never abandons). A caller who abandons
     redials with ``redial_probability`` after an exponential delay of mean
     ``redial_delay_seconds``. ``priority_shares[k]`` is the share of contacts
     in priority class k (0 = served first; FCFS within a class).
     ``answer_target_seconds`` is the service-level target: answered within
-    this wait (for ``service_request``: completed within this due time).
+    this wait (a ``backlog`` channel: completed within this due time).
 
     In customer journeys: ``first_contact_resolution`` (per intent) is the
     probability an answered matter stays resolved; contacts passed on by the
     bot or the portal take ``escalated_handle_factor`` × the handle time (they
-    are the harder share). Phone: from ``guidance_from`` agents guide a caller
+    are the harder share). From ``guidance_from`` agents guide a customer
     to self-service with ``guidance_probability`` (``guidance_extra_seconds``
-    longer call; the customer registers and leans digital afterwards);
-    ``open_line_until`` ends open phone lines on that date. Chat: from
-    ``logged_in_only_from`` only customers logged in to the portal can chat.
-    Appointment: a booked call takes place ``lead_time_hours`` after booking or
-    later, at a time drawn evenly over the first opening window from then.
+    longer contact; the customer registers and leans digital afterwards);
+    ``open_line_until`` closes the channel from that date (ending open phone
+    lines). From ``logged_in_only_from`` only customers logged in to the portal
+    can use it (chat). A ``booked`` channel's call takes place
+    ``lead_time_hours`` after booking or later, at a time drawn evenly over the
+    first opening window from then.
     """
 
+    kind: str | None = field(default=None, metadata={"choices": AGENT_KINDS})
+    registered_only: bool | None = None
     arrivals_per_hour: float = field(default=0.0, metadata=_NONNEG)
     handle: HandleTime = HandleTime()
     answer_target_seconds: float = field(default=20.0, metadata=_NONNEG)
@@ -215,8 +229,9 @@ class Staffing:
 
     ``required`` finds, for every interval (``run.interval_minutes``) and pool,
     the fewest agents that hold each channel's promise: ``service_level[ch]``
-    of offered contacts answered within ``answer_target_seconds`` (service
-    requests: completed within their due time). It starts from Erlang C / A
+    (channels not listed: ``service_level.default``) of offered contacts
+    answered within ``answer_target_seconds`` (backlog channels: completed
+    within their due time). It starts from Erlang C / A
     and corrects the plan by simulation (:mod:`sim.staffing`). Cost in both
     modes: paid hours = staffed hours / (1 − ``shrinkage``) (breaks, training,
     absence) × the pool's hourly cost; FTE = paid hours / ``fte_hours_per_month``.
@@ -225,18 +240,16 @@ class Staffing:
     """
 
     mode: str = field(default="fixed", metadata={"choices": ("fixed", "required")})
-    service_level: dict[str, float] = field(
-        default_factory=lambda: {"phone": 0.8, "appointment": 0.8, "chat": 0.8,
-                                 "service_request": 0.8}, metadata=_PROB)
+    service_level: dict[str, float] = field(default_factory=lambda: {"default": 0.8},
+                                            metadata=_PROB)
     shrinkage: float = field(default=0.3, metadata={"min": 0, "max_exclusive": 1})
     fte_hours_per_month: float = field(default=162.5, metadata=_POS)
     allowed_misses: float = field(default=0.02, metadata=_PROB)
     max_rounds: int = field(default=12, metadata={"min": 1})
 
-    def problems(self, key: str) -> list[str]:
-        return [f"{key}.service_level.{k} is not an agent channel; allowed: "
-                + ", ".join(AGENT_CHANNELS) for k in self.service_level
-                if k not in AGENT_CHANNELS]
+    def target(self, channel: str) -> float:
+        """The promised share of ``channel`` (its own, else ``service_level.default``)."""
+        return self.service_level.get(channel, self.service_level.get("default", 0.8))
 
 
 @dataclass(frozen=True)
@@ -270,15 +283,14 @@ class Scenario:
         return self.needs is not None
 
     def problems(self, key: str) -> list[str]:
+        reg = self.registry
         out = date_problems(self.start_date, f"{key}.start_date", nullable=False)
         if (self.queue is None) == (not self.channels):
             out.append(f"{key}: give either 'queue' (one M/M/c+M queue) or 'channels' and "
                        "'pools', not both and not neither")
-        for name in self.channels:
-            if name not in AGENT_CHANNELS:
-                out.append(f"{key}.channels.{name} is not an agent channel; allowed: "
-                           + ", ".join(AGENT_CHANNELS))
-            elif not any(name in p.skills for p in self.pools.values()):
+        for name, ch in self.channels.items():
+            out += self._channel_name_problems(key, name, ch)
+            if not any(name in p.skills for p in self.pools.values()):
                 out.append(f"{key}.channels.{name} has no pool with this skill; add "
                            f"'{name}' to the skills of one of: {', '.join(self.pools) or '(none)'}")
         for pname, pool in self.pools.items():
@@ -286,7 +298,48 @@ class Scenario:
                 if s not in self.channels:
                     out.append(f"{key}.pools.{pname}.skills lists '{s}', which is not among "
                                f"{key}.channels ({', '.join(self.channels) or 'none'})")
+            if pool.concurrency > 1:
+                out += [f"{key}.pools.{pname}.concurrency = {pool.concurrency} needs messaging "
+                        f"channels only; '{s}' is {reg.kind(s)} (allowed: concurrency 1, or "
+                        "skills of kind messaging)" for s in pool.skills
+                        if s in reg.names and reg.kind(s) != "messaging"]
+        out += [f"{key}.staffing.service_level.{k} is not an agent channel of the scenario; "
+                f"allowed: default, {', '.join(reg.agent)}"
+                for k in self.staffing.service_level if k != "default" and k not in reg.agent]
+        out += [f"{key}.restrict_agent_services.channels lists '{k}'; allowed: agent channels "
+                f"of the scenario: {', '.join(reg.agent)}"
+                for k in self.restrict_agent_services.channels if k not in reg.agent]
+        if len(reg) > MAX_CHANNELS:
+            out.append(f"{key}.channels: {len(reg)} channels in all; allowed: at most "
+                       f"{MAX_CHANNELS} (the built-in ten included)")
         return out + self._journey_problems(key)
+
+    @staticmethod
+    def _channel_name_problems(key: str, name: str, ch: AgentChannel) -> list[str]:
+        import re
+
+        where = f"{key}.channels.{name}"
+        if BUILTIN_KINDS.get(name) == "digital":
+            return [f"{where}: {name} is a digital channel (set it under {key}.digital.{name}); "
+                    "an agent channel needs another name"]
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            return [f"{where}: a channel's name is lower-case letters, digits and _ (it names "
+                    "columns such as <channel>.service_level)"]
+        if ch.kind is None and name not in BUILTIN_KINDS:
+            return [f"{where}.kind is missing: a channel ccsim does not know needs one; "
+                    f"allowed: {', '.join(AGENT_KINDS)}"]
+        return []
+
+    @property
+    def registry(self) -> Registry:
+        """Codes and kinds of every channel of the scenario (:mod:`sim.channels`)."""
+        channels, _ = self.agent_model()
+        return registry({n: c.kind for n, c in channels.items()})
+
+    def registered_only(self, name: str) -> bool:
+        """Only customers registered for self-service can use agent channel ``name``."""
+        flag = self.channels[name].registered_only if name in self.channels else None
+        return name in BUILTIN_REGISTERED_ONLY if flag is None else flag
 
     def _journey_problems(self, key: str) -> list[str]:
         parts = {"customers": self.customers, "needs": self.needs, "choice": self.choice}
@@ -297,7 +350,14 @@ class Scenario:
             return [f"{key}: customer journeys need all of customers, needs and choice; "
                     f"missing: {', '.join(k for k in parts if k not in given)}"]
         intents = set(self.needs.intents) | {"default"}
-        out = []
+        names = self.registry.names
+        out = self.choice.channel_problems(f"{key}.choice", names)
+        for sname, seg in self.customers.segments.items():
+            out += channel_key_problems(seg.channel_utility,
+                                        f"{key}.customers.segments.{sname}.channel_utility", names)
+        for iname, it in self.needs.intents.items():
+            out += channel_key_problems(it.channel_utility,
+                                        f"{key}.needs.intents.{iname}.channel_utility", names)
         per_intent = [(f"channels.{n}.first_contact_resolution", c.first_contact_resolution)
                       for n, c in self.channels.items()]
         for dname in ("support_site", "bot", "selfservice", "webshop", "api", "user_admin"):

@@ -56,13 +56,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .calendar import windows
-from .journey_spec import CHANNELS
+from .channels import measured_by_completion
 from .log import OUTCOMES
 from .model import RunRecords, simulate
 
-__all__ = ["StaffingPlan", "required_plan", "interval_service", "BACKLOG_SECONDS"]
+__all__ = ["StaffingPlan", "required_plan", "interval_service"]
 
-BACKLOG_SECONDS = 4 * 3600.0      # a target longer than this is a due time: a backlog channel
 AMPLE = 400                       # agents per pool when measuring the load
 VERIFY_PHASES = 3                 # binding is tested with one agent fewer in 1/3 of the intervals
 BINDING_MARGIN = 0.08             # ... and counts where the service level then falls this far short
@@ -122,19 +121,22 @@ def interval_service(rec: RunRecords, interval_s: float, n_int: int,
 
     Offered excludes contacts that found the channel closed; abandoned and
     still-waiting contacts are misses. For a backlog channel "within target"
-    is completed within the due time, and requests created within the due
-    time of the end of the run are left out (they could not be finished).
+    is completed within the due time (:func:`sim.channels.measured_by_completion`),
+    and requests created within the due time of the end of the run are left out
+    (they could not be finished).
     """
     c = rec.contacts
     code, outcome = c["channel_code"], c["outcome_code"]
     arrival, answer, end = c["arrival_s"], c["answer_s"], c["end_s"]
     out = {}
     for ch, target in answer_targets.items():
-        m = (code == CHANNELS.index(ch)) & (outcome != _FAILED)
-        if target > BACKLOG_SECONDS:
+        k = rec.channels.index(ch)
+        completion = measured_by_completion(rec.channel_kinds[k])
+        m = (code == k) & (outcome != _FAILED)
+        if completion:
             m &= arrival <= horizon - target
         a = arrival[m]
-        measure = (end[m] if target > BACKLOG_SECONDS else answer[m]) - a
+        measure = (end[m] if completion else answer[m]) - a
         ok = ~np.isnan(answer[m]) & (measure <= target)
         j = np.minimum((a // interval_s).astype(np.int64), n_int - 1)
         out[ch] = (np.bincount(j, minlength=n_int), np.bincount(j, weights=ok, minlength=n_int))
@@ -203,8 +205,9 @@ def required_plan(scenario, run, seed: int, replication: int, min_agents: Callab
     dt = run.interval_minutes * 60.0
     n_int = math.ceil(horizon / dt)
     answer_t = {ch: spec.answer_target_seconds for ch, spec in channels.items()}
-    sl_t = {ch: st.service_level.get(ch, 0.8) for ch in channels}
-    backlog = {ch for ch, t in answer_t.items() if t > BACKLOG_SECONDS}
+    sl_t = {ch: st.target(ch) for ch in channels}
+    reg = scenario.registry
+    backlog = {ch for ch in channels if measured_by_completion(reg.kind(ch))}
     primary = {}
     for ch in channels:
         firsts = [p for p, spec in pools.items() if spec.skills[0] == ch]
@@ -240,7 +243,7 @@ def required_plan(scenario, run, seed: int, replication: int, min_agents: Callab
     lam, aht = {}, {}
     for ch in channels:
         wrap = pools[primary[ch]].wrap_up_seconds
-        m = (code == CHANNELS.index(ch)) & answered
+        m = (code == reg.code(ch)) & answered
         j = np.minimum((arrival[m] // dt).astype(np.int64), n_int - 1)
         cnt = np.bincount(j, minlength=n_int).astype(float)
         work = np.bincount(j, weights=c["handle_s"][m] + wrap, minlength=n_int)
@@ -418,7 +421,8 @@ def _finish(plan, scenario, run, seed, replication, answer_t, horizon, n_int, mo
     n_months = int(month.max()) + 1
     for ch, (off, ok) in serv.items():
         t = plan.targets[ch][month]
-        if answer_t[ch] > BACKLOG_SECONDS:      # a backlog's promise is kept month by month
+        if measured_by_completion(rec.channel_kinds[rec.channels.index(ch)]):
+            # a backlog's promise is kept month by month
             mo, mk = _per_month(month, off, n_months), _per_month(month, ok, n_months)
             off, ok = np.where(off > 0, mo[month], 0), mk[month]
         plan.meets[ch] = np.where(off > 0, (ok >= t * off - 1e-9).astype(np.int8), -1)

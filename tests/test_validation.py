@@ -20,11 +20,13 @@ def config(queue=None, run=None, seed=1, **extra):
             "run": {**GOOD_RUN, **(run or {})}, "seed": seed, **extra}
 
 
-def channels_config(phone=None, pool=None):
+def channels_config(phone=None, pool=None, extra=None):
+    """A phone channel and pool; ``extra``: more channels (name → fields), each with a pool."""
     phone = {"arrivals_per_hour": 10.0, "redial_probability": 0.3, **(phone or {})}
     pool = {"skills": ["phone"], "shifts": [{"agents": 3}], **(pool or {})}
-    return {"scenario": {"name": "c", "channels": {"phone": phone}, "pools": {"a": pool}},
-            "run": GOOD_RUN, "seed": 1}
+    pools = {"a": pool, **{f"p{i}": {"skills": [n]} for i, n in enumerate(extra or {})}}
+    return {"scenario": {"name": "c", "channels": {"phone": phone, **(extra or {})},
+                         "pools": pools}, "run": GOOD_RUN, "seed": 1}
 
 
 def problems_of(cfg) -> str:
@@ -56,8 +58,15 @@ def problems_of(cfg) -> str:
      ["scenario.channels.phone.priority_shares", "summing to 1"]),
     (channels_config(phone={"handle": {"distribution": "gamma"}}),
      ["scenario.channels.phone.handle.distribution", "exponential, lognormal, fixed"]),
-    (channels_config(pool={"skills": ["email"]}), ["scenario.pools.a.skills[0]", "email", "phone"]),
-    (channels_config(pool={"concurrency": 3}), ["scenario.pools.a.concurrency", "chat"]),
+    (channels_config(pool={"skills": ["email"]}), ["scenario.pools.a.skills", "email", "phone"]),
+    (channels_config(pool={"concurrency": 3}), ["scenario.pools.a.concurrency", "messaging"]),
+    (channels_config(extra={"email": {}}), ["scenario.channels.email.kind",
+                                            "live, booked, messaging, backlog"]),
+    (channels_config(extra={"bot": {}}), ["scenario.channels.bot", "digital channel"]),
+    (channels_config(extra={"E-mail": {"kind": "backlog"}}), ["scenario.channels.E-mail",
+                                                              "lower-case"]),
+    (channels_config(extra={"email": {"kind": "fax"}}), ["scenario.channels.email.kind",
+                                                         "live, booked"]),
     (channels_config(pool={"shifts": [{"agents": 2, "start_hour": 16, "end_hour": 8}]}),
      ["scenario.pools.a.shifts[0].end_hour", "after start_hour"]),
     (channels_config(phone={"profile": {"hour": [1.0] * 23}}),
