@@ -148,7 +148,7 @@ def run_command(prog: str, body, user_errors: tuple = (), error_folder=None,
     composition errors. ``error_folder()``: where an unexpected error's traceback goes
     (default: the temporary folder). ``interrupted_hint``: said after "interrupted".
     """
-    from sim.validate import ConfigError
+    from sim.engine.validate import ConfigError
 
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)

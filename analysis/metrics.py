@@ -6,7 +6,7 @@ customer_id, channel, start, outcome, escalated_from, target_product``
 :class:`MetricDefinitions` — their defaults are there; a metrics config
 (``conf/metrics/*.yaml``) or ``--definitions FILE`` overrides them.
 
-A log's channels are the built-in ten (:mod:`sim.channels`) and any named in
+A log's channels are the built-in ten (:mod:`sim.engine.channels`) and any named in
 ``extra_channels`` (a simulated run adds its scenario's own agent channels).
 
 * manual contacts — rows of the manual channels whose outcome is not excluded
@@ -46,8 +46,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.channels import BUILTIN, BUILTIN_KINDS, DIGITAL
-from sim.validate import from_dict
+from sim.engine.channels import BUILTIN, BUILTIN_KINDS, DIGITAL
+from sim.engine.validate import from_dict
 
 __all__ = ["LOG_COLUMNS", "LOG_OUTCOMES", "MetricDefinitions", "LogError", "read_contact_log",
            "validate_log", "log_metrics", "volumes", "monthly_table", "METRIC_KEYS",
@@ -504,20 +504,15 @@ def main(argv: list[str] | None = None) -> int:
     return run_command("ccsim-metrics", lambda: _main(argv))
 
 
-DEFAULT_DEFINITIONS = Path(__file__).resolve().parent.parent / "conf" / "metrics" / "default.yaml"
-
-
 def read_definitions(path: Path | None) -> MetricDefinitions:
-    """Metric definitions from a YAML file (None: ``conf/metrics/default.yaml``, or the
-    built-in defaults where ccsim is installed without it); raises ConfigError."""
+    """Metric definitions from a YAML file (None: the defaults, :class:`MetricDefinitions`);
+    raises ConfigError."""
     import yaml
 
-    from sim.validate import ConfigError
+    from sim.engine.validate import ConfigError
 
     if path is None:
-        if not DEFAULT_DEFINITIONS.exists():
-            return MetricDefinitions()
-        path = DEFAULT_DEFINITIONS
+        return MetricDefinitions()
     path = Path(path)
     if not path.is_file():
         raise ConfigError([f"--definitions {path}: " + ("not a file" if path.exists()
@@ -547,7 +542,7 @@ def _main(argv: list[str] | None) -> int:
         "malformed log or definitions file (the message names the row or key), 1 a failure.")
     parser.add_argument("log", type=Path, help="contact log: .csv or .parquet")
     parser.add_argument("--definitions", type=Path, default=None,
-                        help="metric definitions YAML (default: conf/metrics/default.yaml)")
+                        help="metric definitions YAML (default: the built-in definitions)")
     parser.add_argument("--sep", default=",", help="CSV column separator (default: ,)")
     parser.add_argument("--max-file-gb", type=float, default=MAX_FILE_GB,
                         help="largest log file to read (default: %(default)s GB)")

@@ -1,6 +1,6 @@
 """A staffing plan as tables, and what agents cost: paid hours, cost and FTE.
 
-Definitions (``scenario.staffing``, :class:`sim.scenario.Staffing`):
+Definitions (``scenario.staffing``, :class:`sim.engine.scenario.Staffing`):
 
 * staffed hours: agents on duty × hours (``agent_hours``, as every run reports);
 * **paid hours** = staffed hours / (1 − ``shrinkage``): breaks, training and

@@ -96,9 +96,9 @@ def _load(run: Path) -> dict:
 
 
 def channel_kinds(runs: list[Path]) -> dict[str, str]:
-    """Channel → kind (:mod:`sim.channels`) over the runs, as each recorded it in kpis.json
+    """Channel → kind (:mod:`sim.engine.channels`) over the runs, as each recorded it in kpis.json
     (runs from before it did: the built-in channels), in code order."""
-    from sim.channels import BUILTIN_KINDS
+    from sim.engine.channels import BUILTIN_KINDS
 
     kinds = dict(BUILTIN_KINDS)
     for run in runs:

@@ -54,7 +54,6 @@ from .study import (
 __all__ = ["Study", "load_study",
            "build_report", "write_report", "main"]
 
-ROOT = Path(__file__).resolve().parent.parent
 METRICS = {"online_share_of_contacts": "company metric",
            "online_self_service_share": "thesis metric",
            "digital_resolution_share": "digital resolution",
@@ -106,7 +105,7 @@ class Study:
     planned: dict                  # scenario -> number of planned runs (plan.json)
     finished: dict                 # scenario -> number of finished runs
     incomplete: list               # (scenario, what) of runs planned or started, not finished
-    kinds: dict                    # channel -> kind (sim.channels), as the runs recorded them
+    kinds: dict                    # channel -> kind (sim.engine.channels), as the runs recorded them
 
     @property
     def agent_channels(self) -> list[str]:
@@ -566,12 +565,15 @@ def scenario_diffs(study: Study) -> list:
 
 
 def calibration_blocks(study: Study) -> list:
-    conf = ROOT / "conf" / "calibration" / "company_x.yaml"
-    if not conf.exists():
-        return ["The company X calibration files are not in this installation."]
-    spec = yaml.safe_load(conf.read_text())
-    fit = ROOT / spec["fit_file"]
-    fitted = _flat({k: v for k, v in (yaml.safe_load(fit.read_text()) or {}).items()})
+    """The company X fit as the sweep recorded it (``calibrations.json`` in the study)."""
+    try:
+        recorded = json.loads((study.dir / "calibrations.json").read_text())["company_x"]
+        spec, fit_values = recorded["spec"], recorded["fit"] or {}
+    except (OSError, ValueError, KeyError, TypeError):
+        return ["The company X calibration was not recorded with this study (a study from "
+                "before ccsim recorded it, or one run without its calibration files)."]
+    conf, fit = recorded["spec_file"], recorded["fit_file"]
+    fitted = _flat(dict(fit_values))
     base = study.base_row
     carried = None
     if base is not None:
@@ -582,12 +584,12 @@ def calibration_blocks(study: Study) -> list:
             for k, v in fitted.items() if k in spec["parameters"]]
     targets = ", ".join(f"{k.removeprefix('volumes.')} {t['change']:+.1%}"
                         for k, t in spec["targets"].items())
-    intro = (f"Company X is calibrated by `ccsim-calibrate {conf.relative_to(ROOT)}`: the "
+    intro = (f"Company X is calibrated by `ccsim-calibrate {conf}`: the "
              f"strengths of the 2021 mechanisms ({len(rows)} parameters of scenario "
              f"{spec['scenario']}) are fitted so that the simulated change from "
              f"{spec['reference']} to {spec['scenario']} reproduces the published 2020 → 2021 "
              f"contact volumes ({SEEDS['000']}, ch. 3.3): {targets}. The fit is "
-             f"{fit.relative_to(ROOT)}.")
+             f"{fit}.")
     if carried is not None:
         intro += (" The base of this study carries the fit." if carried else
                   " The base of this study does not use this fit (its values differ).")

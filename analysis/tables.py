@@ -1,6 +1,6 @@
 """Run records → the two tables every run writes: contacts and intervals.
 
-``records`` is what :func:`sim.model.simulate` returns (used by attribute only,
+``records`` is what :func:`sim.engine.model.simulate` returns (used by attribute only,
 so this module never imports the engine). Times in the tables are seconds from
 the scenario's start unless a column says otherwise; ``start`` is a timestamp.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.channels import DIGITAL, measured_by_completion
+from sim.engine.channels import DIGITAL, measured_by_completion
 
 from .areas import area_per_bin, step_area_per_bin
 
@@ -35,7 +35,7 @@ def wait_seconds(records) -> np.ndarray:
 def within_target(records, channel: np.ndarray, wait: np.ndarray,
                   targets: ChannelTargets) -> np.ndarray:
     """Met the channel's target: answered within it, or for a backlog channel completed
-    within the due time from creation (the one rule: :func:`sim.channels.measured_by_completion`)."""
+    within the due time from creation (the one rule: :func:`sim.engine.channels.measured_by_completion`)."""
     c = records.contacts
     answered = ~np.isnan(c["answer_s"])
     completion = c["end_s"] - c["arrival_s"]

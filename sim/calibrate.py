@@ -44,6 +44,7 @@ if __name__ == "__main__":       # python -m …: a Ctrl-C while the imports bel
 import argparse
 import math
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .validate import ConfigError, fail_if, from_dict
+from .engine.validate import ConfigError, fail_if, from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = "volumes.<channel>, volumes.<channel>.<YYYY-MM>, metrics.<key>"
@@ -100,7 +101,7 @@ def _figure_problems(key: str, parts: list[str]) -> list[str]:
     ``metrics.<key>``."""
     from analysis.metrics import METRIC_KEYS
 
-    from .journey_spec import CHANNELS
+    from .engine.journey_spec import CHANNELS
 
     name = ".".join(parts)
     if not parts or parts[0] not in ("volumes", "metrics") or len(parts) not in (2, 3) \
@@ -109,8 +110,10 @@ def _figure_problems(key: str, parts: list[str]) -> list[str]:
     if parts[0] == "metrics":
         return fail_if(parts[1] not in METRIC_KEYS, key, name,
                        "allowed: metrics." + ", metrics.".join(METRIC_KEYS))
-    out = fail_if(parts[1] not in CHANNELS, key, name,
-                  "allowed: a channel: " + ", ".join(CHANNELS))
+    # a scenario's own channels are checked against its registry when it is composed
+    out = fail_if(parts[1] not in CHANNELS and not re.fullmatch(r"[a-z][a-z0-9_]*", parts[1]),
+                  key, name, "allowed: a channel: " + ", ".join(CHANNELS)
+                  + " or one of the scenario's own")
     if len(parts) == 3:
         month = parts[2]
         ok = len(month) == 7 and month[4] == "-" and month[:4].isdigit() and \
@@ -221,7 +224,7 @@ def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.nda
     from analysis.tables import contacts_frame
 
     from .cli import validate_config
-    from .model import simulate
+    from .engine.model import simulate
 
     scenario, run, seed, defs = validate_config(cfg)
     monthly = any(len(f.split(".")) == 3 for f in wanted)
@@ -274,6 +277,7 @@ class Fit:
         overrides = [*spec.overrides, f"seed={spec.seed}"]
         self.base = compose(spec.scenario, overrides)
         self.config([p.start for p in spec.fitted])     # bad parameter paths fail now
+        self._check_channels()
         self.wanted = [t.figure for t in spec.goals]
         self.reference = None
         if spec.reference:
@@ -283,6 +287,17 @@ class Fit:
         self.evaluations = 0
         self.best_x, self.best_cost = None, math.inf
         self.started = time.perf_counter()
+
+    def _check_channels(self) -> None:
+        """Figures of channels the scenario does not have fail now, not after a simulation."""
+        from .cli import validate_config
+
+        names = validate_config(self.base)[0].registry.names
+        bad = [t.figure for t in self.spec.goals if t.figure.split(".")[0] == "volumes"
+               and t.figure.split(".")[1] not in names]
+        if bad:
+            raise ConfigError([f"targets.{f}: scenario {self.spec.scenario} has no channel "
+                               f"{f.split('.')[1]!r}; allowed: {', '.join(names)}" for f in bad])
 
     def config(self, x) -> dict:
         import copy

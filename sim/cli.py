@@ -1,7 +1,7 @@
 """The ``ccsim`` command: the one thin entry point that touches Hydra and files.
 
 ``ccsim scenario=NAME key=value …`` runs one scenario; ``ccsim -m …`` sweeps.
-The engine (:mod:`sim.model`) and the analysis (:mod:`analysis`) know nothing
+The engine (:mod:`sim.engine.model`) and the analysis (:mod:`analysis`) know nothing
 of Hydra; this module composes the config, validates it, runs the
 replications and writes the run directory (see :mod:`analysis.runio`).
 """
@@ -31,7 +31,6 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from analysis import runio
-from analysis.erlang import min_agents
 from analysis.guard import (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
@@ -50,15 +49,28 @@ from analysis.staffing import add_paid, monthly_fte, monthly_fte_summary, plan_f
 from analysis.tables import contacts_frame, intervals_frame
 
 from . import __version__
-from .estimate import RunEstimate, estimate_run, size_problems
-from .log import TooManyContacts
-from .model import simulate
-from .scenario import ConfigError, parse_run, parse_scenario, parse_seed
+from .engine.estimate import RunEstimate, estimate_run, size_problems
+from .engine.log import TooManyContacts
+from .engine.model import simulate
+from .engine.scenario import ConfigError, parse_run, parse_scenario, parse_seed
+from .engine.validate import to_dict
 from .staffing import required_plan
 from .sweep import RunSlot, progress_line, run_key
-from .validate import to_dict
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+def _register_run_defaults() -> None:
+    """The ``run`` config group's ``default``: made from :class:`RunSettings`, the one place
+    of the run settings' defaults (conf/config.yaml names it in its defaults list)."""
+    from hydra.core.config_store import ConfigStore
+
+    from .engine.scenario import RunSettings
+
+    ConfigStore.instance().store(group="run", name="default", node=to_dict(RunSettings()))
+
+
+_register_run_defaults()
 ROOT_KEYS = ("scenario", "run", "seed", "metrics", "study", "base_scenario")
 #: Run settings that do not change what a run computes: not part of its key.
 NOT_IN_KEY = ("progress", "max_contacts", "max_memory_gb")
@@ -205,7 +217,7 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
             contacts.abort()
         raise
     reg = scenario.registry
-    kpis["channel_kinds"] = dict(zip(reg.names, reg.kinds))   # for the report (sim.channels)
+    kpis["channel_kinds"] = dict(zip(reg.names, reg.kinds))   # for the report (sim.engine.channels)
     kpis["files"] = runio.manifest(out_dir)
     runio.write_json(out_dir / runio.KPIS_FILE, kpis)
     return kpis
@@ -223,7 +235,7 @@ def _replications(scenario, run, seed, out_dir, defs, contacts, pool) -> dict:
         if required:
             say = (lambda msg, r=rep: print(f"[ccsim] staffing, replication {r + 1}: {msg}",
                                             file=sys.stderr, flush=True)) if run.progress else None
-            plan = required_plan(scenario, run, seed, rep, min_agents, say)
+            plan = required_plan(scenario, run, seed, rep, say)
             rec = plan.records
             plans.append(plan_frame(plan, scenario.start_date, rep))
             plan.records = None                  # the tables below hold what is needed

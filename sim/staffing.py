@@ -1,6 +1,6 @@
 """Required staffing: per interval and pool, the fewest agents that hold each channel's promise.
 
-``scenario.staffing.mode=required`` (see :class:`sim.scenario.Staffing`).
+``scenario.staffing.mode=required`` (see :class:`sim.engine.scenario.Staffing`).
 For one replication, :func:`required_plan`
 
 1. **measures the load**: one simulation with ample agents gives, per
@@ -55,10 +55,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .calendar import windows
-from .channels import measured_by_completion
-from .log import OUTCOMES
-from .model import RunRecords, simulate
+from analysis.erlang import min_agents
+
+from .engine.calendar import windows
+from .engine.channels import measured_by_completion
+from .engine.log import OUTCOMES
+from .engine.model import RunRecords, simulate
 
 __all__ = ["StaffingPlan", "required_plan", "interval_service"]
 
@@ -91,7 +93,7 @@ class StaffingPlan:
     records: RunRecords | None = None
 
     def steps(self) -> dict:
-        """Pool → (times s, agents from each time): what :func:`sim.model.simulate` takes."""
+        """Pool → (times s, agents from each time): what :func:`sim.engine.model.simulate` takes."""
         return _steps(self.agents, self.interval_seconds)
 
     def met_share(self) -> float:
@@ -121,7 +123,7 @@ def interval_service(rec: RunRecords, interval_s: float, n_int: int,
 
     Offered excludes contacts that found the channel closed; abandoned and
     still-waiting contacts are misses. For a backlog channel "within target"
-    is completed within the due time (:func:`sim.channels.measured_by_completion`),
+    is completed within the due time (:func:`sim.engine.channels.measured_by_completion`),
     and requests created within the due time of the end of the run are left out
     (they could not be finished).
     """
@@ -168,11 +170,9 @@ def _exact_single_queue(scenario, channels, pools) -> bool:
 
 
 class _Formula:
-    """Memoised minimum agents of a queueing formula (``min_agents`` of
-    :mod:`analysis.erlang`, handed in by the caller: the engine imports no analysis)."""
+    """Memoised minimum agents of Erlang C / A (:func:`analysis.erlang.min_agents`)."""
 
-    def __init__(self, min_agents: Callable):
-        self._min_agents = min_agents
+    def __init__(self):
         self._memo = {}
 
     def __call__(self, lam_h: float, aht: float, target_s: float, sl: float,
@@ -183,231 +183,278 @@ class _Formula:
                else round(patience))
         if key not in self._memo:
             try:
-                self._memo[key] = self._min_agents(key[0], key[1], target_s, sl, key[4],
-                                                   max_agents=5000)
+                self._memo[key] = min_agents(key[0], key[1], target_s, sl, key[4],
+                                             max_agents=5000)
             except ValueError:
                 self._memo[key] = 5000
         return self._memo[key]
 
 
-def required_plan(scenario, run, seed: int, replication: int, min_agents: Callable,
+def required_plan(scenario, run, seed: int, replication: int,
                   progress: Callable[[str], None] | None = None) -> StaffingPlan:
-    """The required staffing plan of one replication (see the module docstring).
+    """The required staffing plan of one replication: the steps of the module docstring."""
+    search = _PlanSearch(scenario, run, seed, replication, progress)
+    if _exact_single_queue(scenario, *scenario.agent_model()):
+        return search.erlang_only()
+    search.measure_load()                       # 1.
+    search.erlang_start()                       # 2.
+    search.repair("round")                      # 3.
+    search.trim()                               # 4.
+    rec = search.repair("repair", search=False)
+    binding = search.verify()                   # 5.
+    plan = StaffingPlan(search.dt, search.agents, binding, search.primary, search.targets,
+                        simulations=search.sims)
+    return search.finish(plan, rec)
 
-    ``min_agents(arrivals_per_hour, aht_seconds, answer_target_seconds,
-    service_level_target, patience_seconds, max_agents=…)`` is the Erlang C / A
-    minimum (:func:`analysis.erlang.min_agents`).
+
+class _PlanSearch:
+    """The state of one staffing search: the plan so far and the facts it is judged by.
+
+    ``agents[pool]``: agents per interval; ``targets[ch]``: the promised share per month;
+    ``primary[ch]``: the pool that plans for a channel (the first with it as first skill);
+    backlog pools (every channel measured by completion) get one level per month inside
+    ``work_window[pool]``, found by bisection between ``lo`` (fails) and ``hi`` (holds).
     """
-    say = progress or (lambda _msg: None)
-    channels, pools = scenario.agent_model()
-    st = scenario.staffing
-    horizon = run.hours * 3600.0
-    dt = run.interval_minutes * 60.0
-    n_int = math.ceil(horizon / dt)
-    answer_t = {ch: spec.answer_target_seconds for ch, spec in channels.items()}
-    sl_t = {ch: st.target(ch) for ch in channels}
-    reg = scenario.registry
-    backlog = {ch for ch in channels if measured_by_completion(reg.kind(ch))}
-    primary = {}
-    for ch in channels:
-        firsts = [p for p, spec in pools.items() if spec.skills[0] == ch]
-        primary[ch] = (firsts or [p for p, spec in pools.items() if ch in spec.skills])[0]
-    month = _months(scenario.start_date, dt, n_int)
-    n_months = int(month.max()) + 1
-    formula = _Formula(min_agents)
 
-    if _exact_single_queue(scenario, channels, pools):
-        (ch, spec), (p, _) = next(iter(channels.items())), next(iter(pools.items()))
-        n = formula(spec.arrivals_per_hour * spec.profile.month[0] * spec.profile.weekday[0]
-                    * spec.profile.hour[0], spec.handle.mean_seconds, answer_t[ch], sl_t[ch],
-                    spec.patience_seconds)
-        plan = StaffingPlan(dt, {p: np.full(n_int, n, dtype=np.int64)},
-                            {p: np.ones(n_int, dtype=bool)}, primary,
-                            {ch: np.full(n_months, sl_t[ch])}, method="erlang")
-        say(f"{ch}: Erlang {'A' if spec.patience_seconds else 'C'} gives {n} agents "
-            "(a stationary single queue: the formula is exact)")
-        return _finish(plan, scenario, run, seed, replication, answer_t, horizon, n_int, month)
+    def __init__(self, scenario, run, seed: int, replication: int, progress):
+        self.say = progress or (lambda _msg: None)
+        self.scenario, self.run, self.seed, self.replication = scenario, run, seed, replication
+        self.channels, self.pools = scenario.agent_model()
+        self.st = scenario.staffing
+        self.horizon = run.hours * 3600.0
+        self.dt = run.interval_minutes * 60.0
+        self.n_int = math.ceil(self.horizon / self.dt)
+        self.answer_t = {ch: spec.answer_target_seconds for ch, spec in self.channels.items()}
+        self.sl_t = {ch: self.st.target(ch) for ch in self.channels}
+        reg = scenario.registry
+        self.code = {ch: reg.code(ch) for ch in self.channels}
+        self.backlog = {ch for ch in self.channels if measured_by_completion(reg.kind(ch))}
+        self.primary = {}
+        for ch in self.channels:
+            firsts = [p for p, spec in self.pools.items() if spec.skills[0] == ch]
+            self.primary[ch] = (firsts or [p for p, spec in self.pools.items()
+                                           if ch in spec.skills])[0]
+        self.month = _months(scenario.start_date, self.dt, self.n_int)
+        self.n_months = int(self.month.max()) + 1
+        self.formula = _Formula()
+        self.sims = 0
+        self.agents = {p: np.zeros(self.n_int, dtype=np.int64) for p in self.pools}
+        self.targets, self.lam, self.aht = {}, {}, {}
+        self.work_window, self.work_floor, self.level, self.lo, self.hi = {}, {}, {}, {}, {}
 
-    def sim(agents: dict) -> RunRecords:
-        plan_sims[0] += 1
-        return simulate(scenario, run, seed, replication, staffing=_steps(agents, dt))
+    def sim(self, agents: dict) -> RunRecords:
+        self.sims += 1
+        return simulate(self.scenario, self.run, self.seed, self.replication,
+                        staffing=_steps(agents, self.dt))
 
-    plan_sims = [0]
-    # 1. the load, with ample agents everywhere
-    say("measuring the load with ample agents")
-    ample = sim({p: np.full(n_int, AMPLE, dtype=np.int64) for p in pools})
-    service = interval_service(ample, dt, n_int, answer_t, horizon)
-    c = ample.contacts
-    code, arrival = c["channel_code"], c["arrival_s"]
-    answered = ~np.isnan(c["answer_s"])
-    lam, aht = {}, {}
-    for ch in channels:
-        wrap = pools[primary[ch]].wrap_up_seconds
-        m = (code == reg.code(ch)) & answered
-        j = np.minimum((arrival[m] // dt).astype(np.int64), n_int - 1)
-        cnt = np.bincount(j, minlength=n_int).astype(float)
-        work = np.bincount(j, weights=c["handle_s"][m] + wrap, minlength=n_int)
-        lam[ch] = cnt / dt * 3600.0
-        mcnt, mwork = _per_month(month, cnt, n_months), _per_month(month, work, n_months)
-        month_aht = np.where(mcnt > 0, mwork / np.maximum(mcnt, 1),
-                             mwork.sum() / max(mcnt.sum(), 1))
-        aht[ch] = np.where(cnt >= 20, work / np.maximum(cnt, 1), month_aht[month])
-    targets = {}
-    for ch in channels:
-        targets[ch] = np.full(n_months, sl_t[ch])
-        if ch in backlog:       # cap at what ample agents reach in the pool's working hours
-            mo, mk = (_per_month(month, x, n_months) for x in service[ch])
-            reach = np.where(mo > 0, mk / np.maximum(mo, 1), 1.0)
-            targets[ch] = np.minimum(targets[ch], np.maximum(reach - 0.02, 0.0))
+    def finish(self, plan: StaffingPlan, rec=None) -> StaffingPlan:
+        return _finish(plan, self.scenario, self.run, self.seed, self.replication,
+                       self.answer_t, self.horizon, self.n_int, self.month, rec)
 
-    # 2. the formulas' start
-    agents = {p: np.zeros(n_int, dtype=np.int64) for p in pools}
-    work_window, work_floor = {}, {}
-    for p, spec in pools.items():
-        mine = [ch for ch in channels if primary[ch] == p]
-        live = [ch for ch in mine if ch not in backlog]
-        if live:
-            lam_p = sum(lam[ch] for ch in live)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                aht_p = np.where(lam_p > 0, sum(lam[ch] * aht[ch] for ch in live) / lam_p, 0.0)
-            tgt = min(answer_t[ch] for ch in live)
-            sl = max(sl_t[ch] for ch in live)
-            for j in np.flatnonzero(lam_p > 0):
-                # Erlang C (no hang-ups: redials and queues carried over add what they save),
-                # one agent below it: the search comes from below
-                slots = formula(float(lam_p[j]), float(aht_p[j]), tgt, sl, None)
-                agents[p][j] = max(math.ceil(slots / spec.concurrency) - 1, 1)
-        elif mine:               # a backlog pool: one level per month in its working hours
-            win = np.zeros(n_int, dtype=bool)
-            for sh in spec.shifts:
-                for a, b in windows(scenario.start_date, horizon, sh.start_hour, sh.end_hour,
-                                    sh.weekdays):
-                    win[int(a // dt):int(math.ceil(b / dt))] = True
-            if not win.any():
-                win[:] = True
-            work_window[p] = win
-            work_h = sum(_per_month(month, lam[ch] * aht[ch] * dt / 3600.0 / 3600.0, n_months)
-                         for ch in mine)
-            open_h = _per_month(month, win * dt / 3600.0, n_months)
-            need = work_h / np.maximum(open_h, 1e-9) / spec.concurrency
-            level = np.ceil(need / 0.85)
-            # well below the month's work fails for sure: the lower end of the bisection
-            work_floor[p] = np.maximum(np.ceil(need) - 2, 0).astype(np.int64)
-            agents[p] = np.where(win, level[month], 0).astype(np.int64)
-    say(f"Erlang start: {_total_hours(agents, dt):,.0f} agent hours")
+    def erlang_only(self) -> StaffingPlan:
+        """A stationary single queue: the formula is exact, no simulation."""
+        (ch, spec), (p, _) = next(iter(self.channels.items())), next(iter(self.pools.items()))
+        prof = spec.profile
+        n = self.formula(spec.arrivals_per_hour * prof.month[0] * prof.weekday[0] * prof.hour[0],
+                         spec.handle.mean_seconds, self.answer_t[ch], self.sl_t[ch],
+                         spec.patience_seconds)
+        plan = StaffingPlan(self.dt, {p: np.full(self.n_int, n, dtype=np.int64)},
+                            {p: np.ones(self.n_int, dtype=bool)}, self.primary,
+                            {ch: np.full(self.n_months, self.sl_t[ch])}, method="erlang")
+        self.say(f"{ch}: Erlang {'A' if spec.patience_seconds else 'C'} gives {n} agents "
+                 "(a stationary single queue: the formula is exact)")
+        return self.finish(plan)
 
-    def check(rec) -> dict[str, np.ndarray]:
+    # 1. ------------------------------------------------------------------ the load
+    def measure_load(self) -> None:
+        """Offered contacts and work per interval and channel, with ample agents everywhere;
+        a backlog's target capped at what ample agents reach in its pool's working hours."""
+        self.say("measuring the load with ample agents")
+        n_int, month, n_months, dt = self.n_int, self.month, self.n_months, self.dt
+        ample = self.sim({p: np.full(n_int, AMPLE, dtype=np.int64) for p in self.pools})
+        service = interval_service(ample, dt, n_int, self.answer_t, self.horizon)
+        c = ample.contacts
+        code, arrival = c["channel_code"], c["arrival_s"]
+        answered = ~np.isnan(c["answer_s"])
+        for ch in self.channels:
+            wrap = self.pools[self.primary[ch]].wrap_up_seconds
+            m = (code == self.code[ch]) & answered
+            j = np.minimum((arrival[m] // dt).astype(np.int64), n_int - 1)
+            cnt = np.bincount(j, minlength=n_int).astype(float)
+            work = np.bincount(j, weights=c["handle_s"][m] + wrap, minlength=n_int)
+            self.lam[ch] = cnt / dt * 3600.0
+            mcnt, mwork = _per_month(month, cnt, n_months), _per_month(month, work, n_months)
+            month_aht = np.where(mcnt > 0, mwork / np.maximum(mcnt, 1),
+                                 mwork.sum() / max(mcnt.sum(), 1))
+            self.aht[ch] = np.where(cnt >= 20, work / np.maximum(cnt, 1), month_aht[month])
+        for ch in self.channels:
+            self.targets[ch] = np.full(n_months, self.sl_t[ch])
+            if ch in self.backlog:
+                mo, mk = (_per_month(month, x, n_months) for x in service[ch])
+                reach = np.where(mo > 0, mk / np.maximum(mo, 1), 1.0)
+                self.targets[ch] = np.minimum(self.targets[ch], np.maximum(reach - 0.02, 0.0))
+
+    # 2. ------------------------------------------------------------ the formulas' start
+    def erlang_start(self) -> None:
+        for p, spec in self.pools.items():
+            mine = [ch for ch in self.channels if self.primary[ch] == p]
+            live = [ch for ch in mine if ch not in self.backlog]
+            if live:
+                self._live_start(p, spec, live)
+            elif mine:
+                self._backlog_start(p, spec, mine)
+        for p in self.work_window:
+            self.level[p] = np.array([int(self.agents[p][self.month == m].max(initial=0))
+                                      for m in range(self.n_months)])
+            self.lo[p] = self.work_floor[p].copy()
+            self.hi[p] = np.full(self.n_months, -1, dtype=np.int64)
+        self.say(f"Erlang start: {_total_hours(self.agents, self.dt):,.0f} agent hours")
+
+    def _live_start(self, p: str, spec, live: list[str]) -> None:
+        """Erlang C on the pool's combined load, one agent below it (the search comes from
+        below; redials and queues carried over add what hang-ups save)."""
+        lam_p = sum(self.lam[ch] for ch in live)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            aht_p = np.where(lam_p > 0, sum(self.lam[ch] * self.aht[ch] for ch in live) / lam_p,
+                             0.0)
+        tgt = min(self.answer_t[ch] for ch in live)
+        sl = max(self.sl_t[ch] for ch in live)
+        for j in np.flatnonzero(lam_p > 0):
+            slots = self.formula(float(lam_p[j]), float(aht_p[j]), tgt, sl, None)
+            self.agents[p][j] = max(math.ceil(slots / spec.concurrency) - 1, 1)
+
+    def _backlog_start(self, p: str, spec, mine: list[str]) -> None:
+        """A backlog pool: one level per month in its working hours (its shifts)."""
+        n_int, dt, month, n_months = self.n_int, self.dt, self.month, self.n_months
+        win = np.zeros(n_int, dtype=bool)
+        for sh in spec.shifts:
+            for a, b in windows(self.scenario.start_date, self.horizon, sh.start_hour,
+                                sh.end_hour, sh.weekdays):
+                win[int(a // dt):int(math.ceil(b / dt))] = True
+        if not win.any():
+            win[:] = True
+        self.work_window[p] = win
+        work_h = sum(_per_month(month, self.lam[ch] * self.aht[ch] * dt / 3600.0 / 3600.0,
+                                n_months) for ch in mine)
+        open_h = _per_month(month, win * dt / 3600.0, n_months)
+        need = work_h / np.maximum(open_h, 1e-9) / spec.concurrency
+        level = np.ceil(need / 0.85)
+        # well below the month's work fails for sure: the lower end of the bisection
+        self.work_floor[p] = np.maximum(np.ceil(need) - 2, 0).astype(np.int64)
+        self.agents[p] = np.where(win, level[month], 0).astype(np.int64)
+
+    # checks --------------------------------------------------------------------------
+    def check(self, rec) -> dict[str, np.ndarray]:
         """Pool → per interval: 0 every channel met its target, 1 one missed, 2 one missed
         by more than ``BINDING_MARGIN`` (backlog months: 1 when missed)."""
-        serv = interval_service(rec, dt, n_int, answer_t, horizon)
-        out = {p: np.zeros(n_int, dtype=np.int64) for p in pools}
+        month, n_months = self.month, self.n_months
+        serv = interval_service(rec, self.dt, self.n_int, self.answer_t, self.horizon)
+        out = {p: np.zeros(self.n_int, dtype=np.int64) for p in self.pools}
         for ch, (off, ok) in serv.items():
-            p = primary[ch]
-            if ch in backlog:
+            p = self.primary[ch]
+            if ch in self.backlog:
                 mo, mk = _per_month(month, off, n_months), _per_month(month, ok, n_months)
-                bad = (mo > 0) & (mk < targets[ch] * mo - 1e-9)
-                where = work_window[p] if p in work_window else agents[p] > 0
+                bad = (mo > 0) & (mk < self.targets[ch] * mo - 1e-9)
+                where = self.work_window[p] if p in self.work_window else self.agents[p] > 0
                 out[p] = np.maximum(out[p], bad[month] & where)
             else:
-                t = targets[ch][month]
+                t = self.targets[ch][month]
                 miss = (off > 0) & (ok < t * off - 1e-9)
                 clear = miss & (ok < (t - BINDING_MARGIN) * off - 1e-9)
                 out[p] = np.maximum(out[p], miss.astype(np.int64) + clear)
         return out
 
-    # a backlog pool's monthly level is found by bisection: lo fails (or is 0), hi holds
-    level = {p: np.array([int(agents[p][month == m].max(initial=0)) for m in range(n_months)])
-             for p in work_window}
-    lo = {p: work_floor[p].copy() for p in work_window}
-    hi = {p: np.full(n_months, -1, dtype=np.int64) for p in work_window}
+    def _set_backlog(self, p: str) -> None:
+        self.agents[p] = np.where(self.work_window[p], self.level[p][self.month],
+                                  0).astype(np.int64)
 
-    def set_backlog(p: str) -> None:
-        agents[p] = np.where(work_window[p], level[p][month], 0).astype(np.int64)
-
-    def bisect(p: str, bad_month: np.ndarray) -> bool:
+    def _bisect(self, p: str, bad_month: np.ndarray) -> bool:
         """One bisection step per month; True when every month is settled at its fewest."""
-        cur = level[p]
+        lo, hi, cur = self.lo, self.hi, self.level[p]
         lo[p] = np.where(bad_month, np.maximum(lo[p], cur), lo[p])
         hi[p] = np.where(~bad_month, cur, hi[p])
         unknown = hi[p] < 0
         nxt = np.where(unknown, np.maximum(2 * lo[p], lo[p] + 1), (lo[p] + hi[p]) // 2)
         nxt = np.where(~unknown & (nxt <= lo[p]), hi[p], nxt)
         settled = ~unknown & (hi[p] - lo[p] <= 1) & (cur == hi[p])
-        level[p] = np.where(settled, cur, nxt)
-        set_backlog(p)
+        self.level[p] = np.where(settled, cur, nxt)
+        self._set_backlog(p)
         return bool(settled.all())
 
-    def repair(label: str, search: bool = True) -> RunRecords:
+    # 3. ------------------------------------------------------------ correct by simulation
+    def repair(self, label: str, search: bool = True) -> RunRecords:
         """Add an agent where a target is missed until at most ``allowed_misses`` of the
         intervals with contacts miss one (backlog pools: bisect their monthly levels)."""
-        for r in range(st.max_rounds):
-            rec = sim(agents)
-            bad = check(rec)
-            total = sum(int((b > 0).sum()) for p, b in bad.items() if p not in work_window)
+        agents, pools, windows_ = self.agents, self.pools, self.work_window
+        for r in range(self.st.max_rounds):
+            rec = self.sim(agents)
+            bad = self.check(rec)
+            total = sum(int((b > 0).sum()) for p, b in bad.items() if p not in windows_)
             live = sum(int(((agents[p] > 0) | (bad[p] > 0)).sum()) for p in pools
-                       if p not in work_window)
+                       if p not in windows_)
             settled = True
-            for p in work_window:
-                bad_month = _per_month(month, bad[p] > 0, n_months) > 0
-                settled &= bisect(p, bad_month) if search else not bad_month.any()
+            for p in windows_:
+                bad_month = _per_month(self.month, bad[p] > 0, self.n_months) > 0
+                settled &= self._bisect(p, bad_month) if search else not bad_month.any()
                 if not search:
-                    level[p] += bad_month
-                    set_backlog(p)
-            say(f"{label} {r + 1}: {total} of {live} staffed interval(s) below target"
-                + ("" if not work_window else
-                   f"; backlog months {'settled' if settled else 'still searched'}"))
-            if total <= st.allowed_misses * live and settled:
+                    self.level[p] += bad_month
+                    self._set_backlog(p)
+            self.say(f"{label} {r + 1}: {total} of {live} staffed interval(s) below target"
+                     + ("" if not windows_ else
+                        f"; backlog months {'settled' if settled else 'still searched'}"))
+            if total <= self.st.allowed_misses * live and settled:
                 return rec
             for p in pools:
-                if p not in work_window:
+                if p not in windows_:
                     agents[p] += bad[p] > 0
-        return sim(agents)
+        return self.sim(agents)
 
-    def one_fewer(phase: int, backlog_too: bool, phases: int = 3):
+    def one_fewer(self, phase: int, backlog_too: bool, phases: int = 3):
         """Try one agent fewer in a third of the staffed intervals (backlog pools: every
-        month, in phase 0): (tried, broke there) per pool."""
-        trial = {p: a.copy() for p, a in agents.items()}
+        month, in phase 0): (tried, broke there, broke clearly there) per pool."""
+        trial = {p: a.copy() for p, a in self.agents.items()}
         tried = {}
-        for p in pools:
-            t = (agents[p] > 0) & (np.arange(n_int) % phases == phase)
-            if p in work_window:
-                t = (agents[p] > 0) & (phase == 0) & backlog_too
+        for p in self.pools:
+            t = (self.agents[p] > 0) & (np.arange(self.n_int) % phases == phase)
+            if p in self.work_window:
+                t = (self.agents[p] > 0) & (phase == 0) & backlog_too
             tried[p] = t
             trial[p][t] -= 1
-        bad = check(sim(trial))
+        bad = self.check(self.sim(trial))
         broke, clear = {}, {}
-        for p in pools:
-            if p in work_window:
-                broke[p] = tried[p] & np.isin(month, np.unique(month[(bad[p] > 0) & tried[p]]))
+        for p in self.pools:
+            if p in self.work_window:
+                months = np.unique(self.month[(bad[p] > 0) & tried[p]])
+                broke[p] = tried[p] & np.isin(self.month, months)
                 clear[p] = broke[p]
             else:
                 broke[p] = tried[p] & (bad[p] > 0)
                 clear[p] = tried[p] & (bad[p] > 1)
         return tried, broke, clear
 
-    # 3. correct by simulation, one agent at a time from below
-    repair("round")
-    # 4. trim where one agent fewer still holds the targets there (intervals the start
-    # already overstaffed), then repair what that broke next door
-    for phase in range(3):
-        tried, broke, _ = one_fewer(phase, backlog_too=False)  # backlogs: settled by bisection
-        for p in pools:
-            agents[p] -= tried[p] & ~broke[p]
-        fewer = sum(int((t & ~b).sum()) for t, b in zip(tried.values(), broke.values()))
-        say(f"trim {phase + 1}/3: {fewer} interval(s) with one agent fewer")
-    rec = repair("repair", search=False)
-    # 5. verify: which staffed intervals break with one agent fewer (not overstaffed)
-    binding = {p: np.zeros(n_int, dtype=bool) for p in pools}
-    for phase in range(VERIFY_PHASES):
-        tried, _, clear = one_fewer(phase, backlog_too=True, phases=VERIFY_PHASES)
-        for p in pools:
-            binding[p] |= clear[p]
-    say("verified: " + ", ".join(
-        f"{p} {int(binding[p].sum())} of {int((agents[p] > 0).sum())} staffed intervals binding"
-        for p in pools))
-    plan = StaffingPlan(dt, agents, binding, primary, targets, simulations=plan_sims[0])
-    return _finish(plan, scenario, run, seed, replication, answer_t, horizon, n_int, month,
-                   rec)
+    # 4. ---------------------------------------------------------------------- trim
+    def trim(self) -> None:
+        """One agent fewer where the targets still hold there (intervals the start already
+        overstaffed); backlog levels are settled by bisection and left alone."""
+        for phase in range(3):
+            tried, broke, _ = self.one_fewer(phase, backlog_too=False)
+            for p in self.pools:
+                self.agents[p] -= tried[p] & ~broke[p]
+            fewer = sum(int((t & ~b).sum()) for t, b in zip(tried.values(), broke.values()))
+            self.say(f"trim {phase + 1}/3: {fewer} interval(s) with one agent fewer")
+
+    # 5. ---------------------------------------------------------------------- verify
+    def verify(self) -> dict[str, np.ndarray]:
+        """Which staffed intervals break clearly with one agent fewer (not overstaffed)."""
+        binding = {p: np.zeros(self.n_int, dtype=bool) for p in self.pools}
+        for phase in range(VERIFY_PHASES):
+            _, _, clear = self.one_fewer(phase, backlog_too=True, phases=VERIFY_PHASES)
+            for p in self.pools:
+                binding[p] |= clear[p]
+        self.say("verified: " + ", ".join(
+            f"{p} {int(binding[p].sum())} of {int((self.agents[p] > 0).sum())} staffed "
+            "intervals binding" for p in self.pools))
+        return binding
 
 
 def _finish(plan, scenario, run, seed, replication, answer_t, horizon, n_int, month,

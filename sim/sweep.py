@@ -255,6 +255,34 @@ def write_plan(study_dir: Path, plan: list[list[str]], runs: list[str], config) 
         "default_scenario": choices.get("scenario"),
         "jobs": plan, "runs": runs, "started": time.time(),
         "finished_before": _finished(study_dir, runs)}, indent=1))
+    record_calibrations(study_dir)
+
+
+CALIBRATIONS_FILE = "calibrations.json"
+
+
+def record_calibrations(study_dir: Path) -> None:
+    """``calibrations.json``: each calibration of ``conf/calibration/`` as it stands when the
+    sweep starts (its targets file and the fitted values it applied), so the report reads its
+    study folder only — from an installed package or a copied study too."""
+    import yaml
+
+    from analysis.runio import write_text
+
+    from .cli import CONF_DIR
+
+    root = Path(CONF_DIR).parent
+    out = {}
+    for spec_path in sorted((Path(CONF_DIR) / "calibration").glob("*.yaml")):
+        try:
+            spec = yaml.safe_load(spec_path.read_text()) or {}
+            fit_path = root / spec.get("fit_file", "")
+            fit = yaml.safe_load(fit_path.read_text()) if fit_path.is_file() else None
+        except (OSError, yaml.YAMLError):
+            continue
+        out[spec_path.stem] = {"spec_file": str(spec_path.relative_to(root)), "spec": spec,
+                               "fit_file": spec.get("fit_file"), "fit": fit}
+    write_text(study_dir / CALIBRATIONS_FILE, json.dumps(out, indent=1))
 
 
 def progress_line(study_dir: Path, skipped: bool = False) -> str | None:
@@ -327,6 +355,44 @@ class PointComposer:
             return self.loader.load_sweep_config(self.config, job)
 
 
+def _validated_points(config, plan: list[list[str]]) -> list[str]:
+    """Compose and validate every point of the sweep before the first simulation; the run
+    folder names, or a ConfigError naming the bad points (at most ``MAX_POINTS_TOLD``)."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    from .cli import hydra_message, job_config, prepare_run
+    from .engine.validate import ConfigError
+
+    loader = GlobalHydra.instance().config_loader()
+    if len(plan) > 50:
+        print(f"[ccsim] checking the {len(plan)} points of the sweep …", file=sys.stderr,
+              flush=True)
+    problems, runs, bad_points = [], [], 0
+    common = set.intersection(*(set(j) for j in plan)) if len(plan) > 1 else set()
+    compose = PointComposer(loader, config)
+    for i, job in enumerate(plan):
+        swept = [o for o in job if o not in common]
+        where = f"point {i + 1} of {len(plan)} ({' '.join(swept) or 'no overrides'})"
+        try:
+            prep = prepare_run(job_config(compose(job)))
+        except ConfigError as exc:
+            found = [f"{where}: {p}" for p in exc.problems]
+        except Exception as exc:  # noqa: BLE001 - Hydra's own composition errors
+            found = [f"{where}: {hydra_message(exc)}"]
+        else:
+            runs.append(prep.folder_name)
+            continue
+        bad_points += 1
+        if bad_points <= MAX_POINTS_TOLD:
+            problems += found
+    if problems:
+        if bad_points > MAX_POINTS_TOLD:
+            problems.append(f"… and {bad_points - MAX_POINTS_TOLD} more of the "
+                            f"{len(plan)} points")
+        raise ConfigError(problems, prefix="The sweep was not started")
+    return runs
+
+
 class StudyCallback(Callback):
     """Hydra callback: validate every point and write the plan at the start; check every
     planned run and write the summary at the end."""
@@ -341,41 +407,9 @@ class StudyCallback(Callback):
         _escalate(self._end, config)
 
     def _start(self, config) -> None:
-        from hydra.core.global_hydra import GlobalHydra
-
-        from .cli import hydra_message, job_config, prepare_run
-        from .validate import ConfigError
-
         study_dir = absolute_sweep_dir(config)
         plan = planned_jobs(config)
-        loader = GlobalHydra.instance().config_loader()
-        if len(plan) > 50:
-            print(f"[ccsim] checking the {len(plan)} points of the sweep …", file=sys.stderr,
-                  flush=True)
-        problems, runs, bad_points = [], [], 0
-        common = set.intersection(*(set(j) for j in plan)) if len(plan) > 1 else set()
-        compose = PointComposer(loader, config)
-        for i, job in enumerate(plan):
-            swept = [o for o in job if o not in common]
-            where = f"point {i + 1} of {len(plan)} ({' '.join(swept) or 'no overrides'})"
-            try:
-                prep = prepare_run(job_config(compose(job)))
-            except ConfigError as exc:
-                found = [f"{where}: {p}" for p in exc.problems]
-            except Exception as exc:  # noqa: BLE001 - Hydra's own composition errors
-                found = [f"{where}: {hydra_message(exc)}"]
-            else:
-                runs.append(prep.folder_name)
-                continue
-            bad_points += 1
-            if bad_points <= MAX_POINTS_TOLD:
-                problems += found
-        if problems:
-            if bad_points > MAX_POINTS_TOLD:
-                problems.append(f"… and {bad_points - MAX_POINTS_TOLD} more of the "
-                                f"{len(plan)} points")
-            raise ConfigError(problems, prefix="The sweep was not started")
-        self.runs = runs
+        self.runs = _validated_points(config, plan)
         ray = None
         from .ray_cluster import is_ray_launcher
         if is_ray_launcher(config):
@@ -396,10 +430,10 @@ class StudyCallback(Callback):
         clear_stale(study_dir)
         global ACTIVE_STUDY
         ACTIVE_STUDY = study_dir
-        write_plan(study_dir, plan, runs, config)
+        write_plan(study_dir, plan, self.runs, config)
         for name in SUMMARY_FILES:       # a summary of an earlier sweep is rebuilt at the end
             (study_dir / name).unlink(missing_ok=True)
-        before = _finished(study_dir, runs)
+        before = _finished(study_dir, self.runs)
         print(f"[ccsim] study {study_dir.name}: {len(plan)} runs → {study_dir}"
               + (f" ({before} finished before)" if before else ""), file=sys.stderr, flush=True)
 

@@ -24,14 +24,14 @@ sys.path.insert(0, str(HERE))
 
 from reference_model import run_reference  # noqa: E402
 
-from sim.model import simulate  # noqa: E402
-from sim.scenario import parse_run, parse_scenario  # noqa: E402
+from sim.engine.model import simulate  # noqa: E402
+from sim.engine.scenario import parse_run, parse_scenario  # noqa: E402
 
 LAM, AHT, AGENTS, PATIENCE = 900.0, 180.0, 50, 120.0   # rho = 900 * 180 / 3600 / 50 = 0.9
 
 
 def bench_engine(hours: float, repeats: int = 3) -> tuple[float, float]:
-    """Best (offered, answered) contacts per second of sim.model.simulate."""
+    """Best (offered, answered) contacts per second of sim.engine.model.simulate."""
     sc = parse_scenario({"name": "bench", "queue": {"arrivals_per_hour": LAM, "aht_seconds": AHT,
                                                     "agents": AGENTS, "patience_seconds": PATIENCE}})
     run = parse_run({"hours": hours})

@@ -15,7 +15,6 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from analysis.erlang import min_agents
 from sim.cli import validate_config
 from sim.staffing import required_plan
 
@@ -28,7 +27,7 @@ def main() -> None:
                                            "scenario.staffing.mode=required"])
     sc, run, seed, _ = validate_config(OmegaConf.to_container(cfg, resolve=True))
     started = time.perf_counter()
-    plan = required_plan(sc, run, seed, 0, min_agents)
+    plan = required_plan(sc, run, seed, 0)
     wall = time.perf_counter() - started
     hours = sum(float(a.sum()) for a in plan.agents.values()) * plan.interval_seconds / 3600
     print(f"required staffing, baseline year: {wall:.1f} s (target <= 120 s), "

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from analysis.kpis import replication_kpis, summarise  # noqa: E402
-from sim.model import simulate  # noqa: E402
-from sim.scenario import parse_run, parse_scenario  # noqa: E402
+from sim.engine.model import simulate  # noqa: E402
+from sim.engine.scenario import parse_run, parse_scenario  # noqa: E402
 
 
 def queue_scenario(arrivals_per_hour, aht_seconds, agents, patience_seconds=None,

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from sim.calibrate import compose, figures, fit, main, parse_spec, set_path
-from sim.validate import ConfigError
+from sim.engine.validate import ConfigError
 
 SMALL = ["scenario.customers.accounts=20000", "scenario.customers.new_accounts_per_year=2000",
          "run.hours=672", "run.warmup_hours=0"]
@@ -66,7 +66,7 @@ def test_bad_targets_files_fail_with_the_key(tmp_path, capsys):
         ({**good, "targets": {"volumes.phone.2023-13": {"value": 3}}},
          "targets.volumes.phone.2023-13 = '2023-13' is not allowed; allowed: a calendar month"),
         ({**good, "targets": {"volumes.fax": {"value": 3}}},
-         "targets.volumes.fax = 'volumes.fax' is not allowed; allowed: a channel"),
+         "targets.volumes.fax: scenario baseline has no channel 'fax'; allowed: phone"),
         ({**good, "targets": {"metrics.happiness": {"value": 3}}},
          "allowed: metrics.needs, metrics.unresolved_needs"),
         ({**good, "parameters": {"a.b": {"start": 5, "lower": 0, "upper": 1, "tolerance": 0.1}}},
@@ -96,16 +96,28 @@ def test_bad_targets_files_fail_with_the_key(tmp_path, capsys):
     assert main([str(tmp_path / "missing.yaml"), "--quiet"]) == 2
 
 
-def test_every_simulation_counts_toward_max_evaluations(tmp_path):
+def test_every_simulation_counts_toward_max_evaluations(tmp_path, monkeypatch):
     """The Jacobian's simulations count too; a search stopped by its budget reports
     the best point it simulated, with the targets file's seed."""
+    import sim.calibrate as calibrate
+
     data = {**_targets(tmp_path), "max_evaluations": 4, "seed": 777}
-    x, rows, f = fit(parse_spec(data), progress=False)
+    spec = parse_spec(data)
+    simulated = []                       # (replications) of every simulation of the search
+    real = calibrate._figures_job
+    monkeypatch.setattr(calibrate, "_figures_job",
+                        lambda args: simulated.append(args[1]) or real(args))
+    x, rows, f = fit(spec, progress=False)
     assert f.base["seed"] == 777
-    assert 1 <= f.evaluations <= 4
-    assert x is f.best_x and len(rows) == 2
-    start = np.array(list(START.values()))
-    assert f.best_cost <= float(np.sum(f.residuals(start) ** 2))
+    searched = [r for r in simulated if r == spec.replications]
+    # every simulation at the search's replications was counted, the Jacobian's included
+    # (a start and one step per parameter: more than one), and the budget held
+    assert f.evaluations == len(searched) and len(TRUE) < f.evaluations <= 4
+    # the answer is the best point simulated, by the cost of what was simulated there
+    costs = {k: float(np.sum(np.nan_to_num(f._residuals_of(v), nan=1e3) ** 2))
+             for k, v in f._cache.items() if k[1] == spec.replications}
+    assert f.best_cost == min(costs.values())
+    assert costs[f._key(x, spec.replications)] == f.best_cost and len(rows) == 2
 
 
 def test_monthly_figures_add_up_to_the_year():

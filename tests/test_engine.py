@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 from conftest import queue_scenario, run_kpis
 
-from analysis.tables import contacts_frame
-from sim.model import simulate
-from sim.scenario import parse_run, parse_scenario
-from sim.streams import Streams
+from analysis.tables import contacts_frame, intervals_frame
+from sim.engine.model import simulate
+from sim.engine.scenario import parse_run, parse_scenario
+from sim.engine.streams import Streams
 
 RUN = parse_run({"hours": 50.0})
 
@@ -45,6 +45,11 @@ def test_common_random_numbers_across_scenarios():
     a, b = _table(queue_scenario(300.0, 180.0, 16, 120.0)), _table(queue_scenario(300.0, 180.0,
                                                                                   20, 120.0))
     np.testing.assert_array_equal(a.arrival_s, b.arrival_s)
+    both = a.merge(b, on="contact_id", suffixes=("_a", "_b"))
+    served = both.answer_s_a.notna() & both.answer_s_b.notna()
+    assert served.sum() > 1000
+    np.testing.assert_array_equal(both.handle_s_a[served], both.handle_s_b[served])
+    assert (both.wait_s_a > both.wait_s_b + 1e-9).any(), "more agents changed no wait"
 
 
 def test_more_agents_lower_asa_and_abandonment():
@@ -105,10 +110,19 @@ def test_closed_channel_contacts_fail_and_shifts_staff_only_open_hours():
         "open_hours": {"start_hour": 8, "end_hour": 16, "weekdays": [0, 1, 2, 3, 4]}}},
         "pools": {"p": {"skills": ["phone"], "shifts": [
             {"agents": 4, "start_hour": 8, "end_hour": 16, "weekdays": [0, 1, 2, 3, 4]}]}}})
-    c = contacts_frame(simulate(sc, parse_run({"hours": 24 * 7}), 1, 0), sc.start_date)
+    rec = simulate(sc, parse_run({"hours": 24 * 7}), 1, 0)
+    c = contacts_frame(rec, sc.start_date)
     hour, day = c.start.dt.hour, c.start.dt.day_of_week
     open_ = (hour >= 8) & (hour < 16) & (day < 5)
     assert (c.outcome[~open_] == "failed").all() and (c.outcome[open_] != "failed").all()
+    iv = intervals_frame(rec, sc.start_date, 3600.0, {"phone": 20.0}, {"p": ("phone",)})
+    open_hour = (iv.interval_start.dt.hour >= 8) & (iv.interval_start.dt.hour < 16) \
+        & (iv.interval_start.dt.day_of_week < 5)
+    assert np.allclose(iv.agents_staffed[open_hour], 4.0)
+    # closed: nobody staffed, but for agents finishing a call after 16:00 (overtime)
+    overtime = (iv.interval_start.dt.hour == 16) & (iv.interval_start.dt.day_of_week < 5)
+    assert np.allclose(iv.agents_staffed[~open_hour & ~overtime], 0.0)
+    assert (iv.agents_staffed[overtime] < 1.0).all() and (iv.agents_staffed[overtime] > 0).any()
 
 
 def test_service_requests_are_worked_only_during_shifts():
@@ -120,7 +134,8 @@ def test_service_requests_are_worked_only_during_shifts():
     c = contacts_frame(simulate(sc, parse_run({"hours": 24 * 14}), 1, 0), sc.start_date)
     started = pd.Timestamp(sc.start_date) + pd.to_timedelta(c.answer_s.dropna(), unit="s")
     assert ((started.dt.hour >= 9) & (started.dt.hour < 17) & (started.dt.day_of_week < 5)).all()
-    assert (c.outcome != "abandoned").all(), "service requests never abandon"
+    # no patience given: a request waits until worked, or is still open at the end
+    assert ((c.outcome == "open") == c.answer_s.isna()).all()
 
 
 def test_fixed_and_lognormal_handle_times_have_their_mean():

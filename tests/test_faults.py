@@ -281,7 +281,7 @@ def test_malformed_logs_exit_2_with_one_line_naming_row_or_column(data, tmp_path
 def test_config_error_survives_pickling():
     """Finding 5 at its root: a ConfigError passed back from a worker process keeps its
     problems (the default pickling rebuilt it from its message, a problem per character)."""
-    from sim.validate import ConfigError
+    from sim.engine.validate import ConfigError
 
     exc = ConfigError(["scenario.queue.agents = -1 is out of range; allowed: >= 0"])
     back = pickle.loads(pickle.dumps(exc))

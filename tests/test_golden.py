@@ -21,7 +21,7 @@ from analysis.kpis import replication_kpis
 from analysis.metrics import log_metrics, validate_log
 from analysis.tables import contacts_frame, intervals_frame
 from sim.cli import CONF_DIR, validate_config
-from sim.model import simulate
+from sim.engine.model import simulate
 
 GOLDEN = Path(__file__).parent / "golden" / "small_centre_intervals.csv"
 GOLDEN_JOURNEYS = Path(__file__).parent / "golden" / "journeys_contacts.csv"

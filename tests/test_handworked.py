@@ -11,13 +11,13 @@ import math
 import numpy as np
 import simpy
 
-from sim.agents import AgentPool
-from sim.calendar import OpenCheck
-from sim.events import At
-from sim.log import ABANDONED, OPEN, RESOLVED, ContactLog
-from sim.queues import ChannelQueue
-from sim.scenario import AgentChannel, HandleTime, Pool
-from sim.streams import Draws
+from sim.engine.agents import AgentPool
+from sim.engine.calendar import OpenCheck
+from sim.engine.events import At
+from sim.engine.log import ABANDONED, OPEN, RESOLVED, ContactLog
+from sim.engine.queues import ChannelQueue
+from sim.engine.scenario import AgentChannel, HandleTime, Pool
+from sim.engine.streams import Draws
 
 
 def scripted(values, fill=math.inf):

@@ -121,6 +121,7 @@ def test_sweeps_on_a_two_node_cluster_as_the_readme_says(cluster, tmp_path):
             cluster.wait(node, timeout=60)
         except AssertionError:
             node = None                           # no mount namespaces here: step skipped
+            steps.append("unreachable folder: SKIPPED (the blind node did not start)")
         if node is not None:
             blind = _ccsim(planner, cluster.env, "study=blind", *README, *POINTS)
             assert blind.returncode == 2, blind.stderr[-3000:]
@@ -135,6 +136,8 @@ def test_sweeps_on_a_two_node_cluster_as_the_readme_says(cluster, tmp_path):
     lost = planner / "results" / "lost_node"
     proc = _sweep(planner, cluster.env, "lost_node")
     _until(lost, proc, lambda r: (r / "kpis.json").exists())
+    assert proc.poll() is None, "the sweep ended before a node could be lost"
+    done_before = {k: k.stat().st_mtime for k in (lost / "runs").glob("*/kpis.json")}
     cluster.kill(worker, "raylet")
     _, err = proc.communicate(timeout=600)
     steps.append(f"worker lost: the sweep itself ended with exit {proc.returncode} "
@@ -144,6 +147,8 @@ def test_sweeps_on_a_two_node_cluster_as_the_readme_says(cluster, tmp_path):
         assert again.returncode == 0, (err[-2000:], again.stderr[-3000:])
     assert "Traceback" not in err
     pd.testing.assert_frame_equal(_summary(lost), reference)
+    # the lost node cost only its runs: those finished before it are untouched
+    assert all(k.stat().st_mtime == t for k, t in done_before.items())
 
     # the head lost mid-sweep: one message, exit 1; the same command finishes the study
     cluster.kill(worker)

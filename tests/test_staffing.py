@@ -22,8 +22,8 @@ import pytest
 from conftest import ROOT, SMALL_2023, study_summary
 
 from analysis.erlang import erlang_a, min_agents
-from sim.model import simulate
-from sim.scenario import parse_run, parse_scenario
+from sim.engine.model import simulate
+from sim.engine.scenario import parse_run, parse_scenario
 from sim.staffing import _months, interval_service, required_plan
 
 
@@ -35,14 +35,14 @@ def _single_queue(patience=None, agents=14, staffing="required"):
 
 
 def test_the_worked_example_needs_14_agents():
-    plan = required_plan(_single_queue(), parse_run({"hours": 48}), 1, 0, min_agents)
+    plan = required_plan(_single_queue(), parse_run({"hours": 48}), 1, 0)
     assert plan.flat() == {"agents": 14}
     assert plan.method == "erlang"
 
 
 def test_with_300_s_patience_the_plan_is_the_erlang_a_minimum_and_simulation_agrees():
     n = min_agents(200.0, 180.0, 20.0, 0.8, 300.0)
-    plan = required_plan(_single_queue(300.0), parse_run({"hours": 48}), 1, 0, min_agents)
+    plan = required_plan(_single_queue(300.0), parse_run({"hours": 48}), 1, 0)
     assert plan.flat() == {"agents": n}
     assert erlang_a(200.0, 180.0, n - 1, 300.0, 20.0).service_level < 0.8
     run = parse_run({"hours": 3000, "warmup_hours": 10})
@@ -83,7 +83,7 @@ def test_the_baseline_year_plan_holds_its_targets_and_binding_intervals_are_tigh
         cfg = compose("config", overrides=["scenario=baseline", "run.replications=1",
                                            "scenario.staffing.mode=required"])
     sc, run, seed, _ = validate_config(OmegaConf.to_container(cfg, resolve=True))
-    plan = required_plan(sc, run, seed, 0, min_agents)
+    plan = required_plan(sc, run, seed, 0)
     # (a) every channel meets its target in >= 95 % of its staffed intervals with contacts
     for ch, met in plan.meets.items():
         pool = plan.channel_pool[ch]

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from sim.cli import validate_config
-from sim.scenario import ConfigError
+from sim.engine.scenario import ConfigError
 
 GOOD_QUEUE = {"arrivals_per_hour": 200.0, "aht_seconds": 180.0, "agents": 14,
               "patience_seconds": None, "answer_target_seconds": 20.0}

@@ -50,7 +50,7 @@ class ChannelQueue:
     waiting contact then gets its deadline event.
 
     ``key``, when set (customer journeys), makes every draw of a contact
-    counter-based (:mod:`sim.counter_rng`): its handle time, priority class,
+    counter-based (:mod:`sim.engine.counter_rng`): its handle time, priority class,
     patience, redial and redial delay follow from (need, attempt), whatever
     other contacts did. Without it (single queues, the engine benchmark) the
     draws come in order from the channel's own streams, which is cheaper.

@@ -3,7 +3,7 @@
 Nothing here depends on what happens in the run, so it is drawn before the
 run starts, each source from its own stream: the accounts (segment,
 registration, API integration, joining time) and the needs (time, customer,
-intent). Only the journeys (:mod:`sim.journey`) are path-dependent.
+intent). Only the journeys (:mod:`sim.engine.journey`) are path-dependent.
 """
 
 from __future__ import annotations

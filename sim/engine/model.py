@@ -32,8 +32,8 @@ __all__ = ["RunRecords", "simulate"]
 class RunRecords:
     """Everything one replication produced, as plain numpy arrays.
 
-    ``contacts``: one entry per contact (see :meth:`sim.log.ContactLog.columns`);
-    ``channel_code`` indexes ``channels`` (the scenario's registry, :mod:`sim.channels`,
+    ``contacts``: one entry per contact (see :meth:`sim.engine.log.ContactLog.columns`);
+    ``channel_code`` indexes ``channels`` (the scenario's registry, :mod:`sim.engine.channels`,
     whose kinds are ``channel_kinds``) and ``pool_code`` indexes ``pools``.
     ``staffed``: per pool, (times s, staffed agents from each time).
     """
@@ -88,15 +88,38 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int,
 
     ``staffing`` (pool → (times s, agents from each time)) replaces the pools'
     shifts, e.g. by a required-staffing plan (:mod:`sim.staffing`). ``journey_core``:
-    another journey core with the signature of :func:`sim.journey_core.advance` (the
-    plain-Python reference, :mod:`sim.journey_reference`, in its test).
+    another journey core with the signature of :func:`sim.engine.journey_core.advance` (the
+    plain-Python reference, :mod:`sim.engine.journey_reference`, in its test).
     """
     streams = Streams(seed, replication)
     env = simpy.Environment()
     horizon = run.hours * 3600.0
+    log = ContactLog(*contact_limit(scenario, run))
+    queues, pools = _agent_side(env, scenario, log, streams, horizon, staffing)
+    first_need = 0
+    journeys = None
+    if scenario.has_journeys:
+        journeys = Journeys(env, scenario, log, queues, pools, streams, horizon,
+                            **({"core": journey_core} if journey_core else {}))
+        first_need = journeys.n_needs
+    channel_specs, _ = scenario.agent_model()
+    for name, spec in channel_specs.items():
+        rates = hourly_rates(spec.arrivals_per_hour, spec.profile, scenario.start_date,
+                             math.ceil(run.hours))
+        times = poisson_arrivals(streams.rng(f"{name}.arrivals"), rates, horizon).tolist()
+        _ArrivalDriver(env, times, first_need, queues[name])
+        first_need += len(times)
+    env.run(until=horizon)
+    for q in queues.values():
+        q.finish(horizon)
+    return _records(scenario, replication, horizon, log, pools, journeys, first_need)
+
+
+def _agent_side(env, scenario: Scenario, log: ContactLog, streams: Streams, horizon: float,
+                staffing: dict | None) -> tuple[dict, dict]:
+    """The agent channels' queues and the pools that serve them, with their capacity plan."""
     channel_specs, pool_specs = scenario.agent_model()
     reg = scenario.registry
-    log = ContactLog(*contact_limit(scenario, run))
     queues = {
         name: ChannelQueue(env, reg.code(name), spec, log,
                            _draws(streams, name, spec),
@@ -111,21 +134,12 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int,
             queues[s].pools.append(pool)
         pool.schedule(*(staffing[pname] if staffing is not None else
                         capacity_steps(pspec, scenario.start_date, horizon)))
-    first_need = 0
-    journeys = None
-    if scenario.has_journeys:
-        journeys = Journeys(env, scenario, log, queues, pools, streams, horizon,
-                            **({"core": journey_core} if journey_core else {}))
-        first_need = journeys.n_needs
-    for name, spec in channel_specs.items():
-        rates = hourly_rates(spec.arrivals_per_hour, spec.profile, scenario.start_date,
-                             math.ceil(run.hours))
-        times = poisson_arrivals(streams.rng(f"{name}.arrivals"), rates, horizon).tolist()
-        _ArrivalDriver(env, times, first_need, queues[name])
-        first_need += len(times)
-    env.run(until=horizon)
-    for q in queues.values():
-        q.finish(horizon)
+    return queues, pools
+
+
+def _records(scenario: Scenario, replication: int, horizon: float, log: ContactLog,
+             pools: dict, journeys, needs: int) -> RunRecords:
+    reg = scenario.registry
     return RunRecords(
         replication=replication,
         horizon_seconds=horizon,
@@ -142,6 +156,6 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int,
         pool_wrap_seconds={n: p.wrap for n, p in pools.items()},
         intents=tuple(scenario.needs.intents) if journeys else (),
         segments=tuple(scenario.customers.segments) if journeys else (),
-        needs=first_need,
+        needs=needs,
         registered_share_end=journeys.registered_share(horizon) if journeys else math.nan,
     )

@@ -2,21 +2,21 @@
 
 :func:`advance` runs each need of a batch through the channels that need no
 agent until it is resolved, given up, or reaches an agent channel; it is the
-hot path of :mod:`sim.journey` and is compiled with numba.
+hot path of :mod:`sim.engine.journey` and is compiled with numba.
 
-Random numbers are counter-based (:mod:`sim.counter_rng`): keyed by need,
+Random numbers are counter-based (:mod:`sim.engine.counter_rng`): keyed by need,
 attempt and the purpose of the draw, so a need gets the same numbers whatever
 other needs did.
 
-Outcome codes are those of :mod:`sim.log`; channel codes those of the scenario's
-registry (:mod:`sim.channels`), passed in :class:`CoreParams` — the core names no
+Outcome codes are those of :mod:`sim.engine.log`; channel codes those of the scenario's
+registry (:mod:`sim.engine.channels`), passed in :class:`CoreParams` — the core names no
 channel. Its inputs are three records (named tuples, which numba compiles as
 records): :class:`CoreParams` (the choice model's constants and the channels'
 roles), :class:`CoreTables` (lookup tables of the scenario, built once,
-:mod:`sim.journey_tables`) and :class:`CustomerState` (what customers know and
+:mod:`sim.engine.journey_tables`) and :class:`CustomerState` (what customers know and
 are, per replication); its outputs go to :class:`CoreOut` buffers.
 
-:mod:`sim.journey_reference` is the same core in plain, unhurried Python; a test
+:mod:`sim.engine.journey_reference` is the same core in plain, unhurried Python; a test
 runs both on the same batches and compares them contact for contact.
 """
 
@@ -39,6 +39,10 @@ from .counter_rng import (
     choice_key,
     uniform,
 )
+
+# The helpers are inlined into ``advance`` (``inline="always"``): the records are passed
+# by value between compiled functions, and copying them per choice would cost more than
+# the choice itself.
 
 __all__ = ["advance", "booked_time", "CoreParams", "CoreTables", "CustomerState", "CoreOut",
            "N_OUT", "RESOLVED", "FAILED", "OPEN", "ESCALATED"]
@@ -76,7 +80,7 @@ class CoreParams(NamedTuple):
 
 
 class CoreTables(NamedTuple):
-    """Lookup tables of one scenario and run length (:mod:`sim.journey_tables`)."""
+    """Lookup tables of one scenario and run length (:mod:`sim.engine.journey_tables`)."""
 
     u0: np.ndarray                # static logit utility [segment, intent, channel]
     after: np.ndarray             # [failed channel + 1, channel or give-up (last)]
@@ -136,7 +140,7 @@ def new_out(capacity: int, max_attempts: int) -> CoreOut:
                    np.zeros(N_OUT, i8))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def available(c, t, st, tb, par):
     """Bit mask of the channels customer c can use at time t."""
     m = tb.time_mask[np.searchsorted(tb.breaks, t, side="right") - 1]
@@ -169,7 +173,7 @@ def booked_time(t, u, k, breaks, time_mask):
     return breaks[j] + u * (end - breaks[j])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def choose(c, intent, mask, prev, attempt, key, ckey, need, st, tb, par):
     """A channel by the multinomial logit, or -1 to give up.
 
@@ -205,7 +209,7 @@ def choose(c, intent, mask, prev, attempt, key, ckey, need, st, tb, par):
     return pick
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _settle_digital(k, need, attempt, intent, seg, day, key, tb, par):
     """(resolved, target product, failure reason) of a digital contact."""
     target = -1
@@ -226,102 +230,131 @@ def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id, st, tb, par, key, ou
     """Run a batch of needs (``*_b``: need, time, failed channel, attempts, escalate-from).
 
     Each need goes through digital channels until it is resolved, given up, or
-    reaches an agent channel. A customer whose next step would fall at or after
-    the end of the run takes none: the contact before it is left OPEN (the
-    matter was still open when the run ended), not escalated to a contact that
-    never comes. Outputs, counted in ``out.counts``: digital contact rows
-    ``out.d_*`` (ids ``base_id + row``); agent requests ``out.a_req`` at times
-    ``out.a_t``; come-backs ``out.b_req`` at times ``out.b_t``; ``out.marks``:
-    earlier contacts to mark escalated. ``key``: the random key (see module).
+    reaches an agent channel (:func:`_walk`). Outputs, counted in ``out.counts``:
+    digital contact rows ``out.d_*`` (ids ``base_id + row``); agent requests
+    ``out.a_req`` at times ``out.a_t``; come-backs ``out.b_req`` at times
+    ``out.b_t``; ``out.marks``: earlier contacts to mark escalated. ``key``: the
+    random key (see module).
     """
     ckey = choice_key(key)
-    nd = 0
-    na = 0
-    nb = 0
-    nm = 0
-    n_days = tb.scale.shape[1]
-    horizon = par.horizon_s
+    out.counts[:] = 0
     for j in range(need_b.shape[0]):
-        need = need_b[j]
-        t = t_b[j]
-        prev = prev_b[j]
-        attempt = attempt_b[j]
-        esc = esc_b[j]
-        c = st.need_customer[need]
-        intent = st.need_intent[need]
-        while True:
-            if t >= horizon:
-                if esc >= base_id:
-                    out.d_outcome[esc - base_id] = OPEN
-                break
-            mask = available(c, t, st, tb, par)
-            k = choose(c, intent, mask, prev, attempt, key, ckey, need, st, tb, par)
-            if k < 0:
-                break
-            if esc >= 0:
-                if esc >= base_id:
-                    out.d_outcome[esc - base_id] = ESCALATED
-                else:
-                    out.marks[nm] = esc
-                    nm += 1
-            if not par.is_digital[k]:
-                if par.lead_s[k] > 0:                 # booked: the call is at the booked time
-                    t = booked_time(t + par.lead_s[k], uniform(key, need, attempt, SLOT_BOOKING),
-                                    k, tb.breaks, tb.time_mask)
-                    if t >= horizon:                   # after the end of the run: still open
-                        if esc >= base_id:
-                            out.d_outcome[esc - base_id] = OPEN
-                        break
-                _request(out, na, k, need, attempt, esc, prev, 0, t)
-                na += 1
-                break
-            day = min(int(t // 86400.0), n_days - 1)
-            resolved, target, reason = _settle_digital(k, need, attempt, intent,
-                                                       st.segment[c], day, key, tb, par)
-            t_end = t + tb.session[k]
-            row = nd
-            nd += 1
-            out.d_need[row] = need
-            out.d_channel[row] = k
-            out.d_attempt[row] = attempt
-            out.d_t[row] = t
-            out.d_end[row] = t_end
-            out.d_esc[row] = esc
-            out.d_outcome[row] = RESOLVED if resolved else FAILED
-            out.d_target[row] = target
-            out.d_reason[row] = reason
-            if resolved:
-                st.ok[c] = k
-                if uniform(key, need, attempt, SLOT_BACK) < 1.0 - tb.fcr[k, intent]:
-                    out.b_t[nb] = t_end - par.return_delay_s * math.log(
-                        1.0 - uniform(key, need, attempt, SLOT_DELAY))
-                    out.b_req[nb, 0] = need
-                    out.b_req[nb, 1] = k
-                    out.b_req[nb, 2] = attempt + 1
-                    nb += 1
-                break
-            st.bad[c] = k
-            h = par.handover_to
-            if k == par.bot and h >= 0 and t_end < horizon:
-                m_end = available(c, t_end, st, tb, par)
-                if (m_end >> h) & 1 and tb.u0[st.segment[c], intent, h] > -np.inf:
-                    out.d_outcome[row] = ESCALATED
-                    _request(out, na, h, need, attempt + 1, base_id + row, k, 1, t_end)
-                    na += 1
-                    break
-            prev = k
-            attempt += 1
-            esc = base_id + row
-            t = t_end
-    out.counts[0] = nd
-    out.counts[1] = na
-    out.counts[2] = nb
-    out.counts[3] = nm
+        _walk(need_b[j], t_b[j], prev_b[j], attempt_b[j], esc_b[j], base_id, st, tb, par, key,
+              ckey, out)
 
 
-@njit(cache=True)
-def _request(out, row, k, need, attempt, esc, prev, handed, t):
+@njit(cache=True, inline="always")
+def _walk(need, t, prev, attempt, esc, base_id, st, tb, par, key, ckey, out):
+    """One need from time t until it reaches an agent, is resolved or given up. A customer
+    whose next step would fall at or after the end of the run takes none: the contact before
+    it is left OPEN (the matter was still open when the run ended), not escalated to a contact
+    that never comes."""
+    c = st.need_customer[need]
+    intent = st.need_intent[need]
+    while True:
+        if t >= par.horizon_s:
+            _left_open(out, esc, base_id)
+            return
+        mask = available(c, t, st, tb, par)
+        k = choose(c, intent, mask, prev, attempt, key, ckey, need, st, tb, par)
+        if k < 0:
+            return
+        if esc >= 0:
+            _escalated(out, esc, base_id)
+        if not par.is_digital[k]:
+            if par.lead_s[k] > 0:                 # booked: the call is at the booked time
+                t = booked_time(t + par.lead_s[k], uniform(key, need, attempt, SLOT_BOOKING),
+                                k, tb.breaks, tb.time_mask)
+                if t >= par.horizon_s:             # after the end of the run: still open
+                    _left_open(out, esc, base_id)
+                    return
+            _request(out, k, need, attempt, esc, prev, 0, t)
+            return
+        row, t_end = _digital_contact(k, need, attempt, intent, c, t, esc, st, tb, par, key, out)
+        if out.d_outcome[row] == RESOLVED:
+            st.ok[c] = k
+            if uniform(key, need, attempt, SLOT_BACK) < 1.0 - tb.fcr[k, intent]:
+                back = t_end - par.return_delay_s * math.log(
+                    1.0 - uniform(key, need, attempt, SLOT_DELAY))
+                _come_back(out, need, k, attempt + 1, back)
+            return
+        st.bad[c] = k
+        if _handed_over(k, need, attempt, intent, c, t_end, row, base_id, st, tb, par, out):
+            return
+        prev = k
+        attempt += 1
+        esc = base_id + row
+        t = t_end
+
+
+@njit(cache=True, inline="always")
+def _digital_contact(k, need, attempt, intent, c, t, esc, st, tb, par, key, out):
+    """Settle a digital contact now and write its row: (row, end time)."""
+    day = min(int(t // 86400.0), tb.scale.shape[1] - 1)
+    resolved, target, reason = _settle_digital(k, need, attempt, intent, st.segment[c], day,
+                                               key, tb, par)
+    t_end = t + tb.session[k]
+    row = out.counts[0]
+    out.counts[0] += 1
+    out.d_need[row] = need
+    out.d_channel[row] = k
+    out.d_attempt[row] = attempt
+    out.d_t[row] = t
+    out.d_end[row] = t_end
+    out.d_esc[row] = esc
+    out.d_outcome[row] = RESOLVED if resolved else FAILED
+    out.d_target[row] = target
+    out.d_reason[row] = reason
+    return row, t_end
+
+
+@njit(cache=True, inline="always")
+def _handed_over(k, need, attempt, intent, c, t_end, row, base_id, st, tb, par, out):
+    """A bot session not contained passes the matter to chat, when chat is open to the
+    customer then and serves the need; True if it did."""
+    h = par.handover_to
+    if k != par.bot or h < 0 or t_end >= par.horizon_s:
+        return False
+    if not (available(c, t_end, st, tb, par) >> h) & 1 or \
+            tb.u0[st.segment[c], intent, h] == -np.inf:
+        return False
+    out.d_outcome[row] = ESCALATED
+    _request(out, h, need, attempt + 1, base_id + row, k, 1, t_end)
+    return True
+
+
+@njit(cache=True, inline="always")
+def _left_open(out, esc, base_id):
+    """The need's last contact (of this batch) stays OPEN: its next step is after the run."""
+    if esc >= base_id:
+        out.d_outcome[esc - base_id] = OPEN
+
+
+@njit(cache=True, inline="always")
+def _escalated(out, esc, base_id):
+    """The contact the customer moves on from was escalated (an older one: marked later)."""
+    if esc >= base_id:
+        out.d_outcome[esc - base_id] = ESCALATED
+    else:
+        out.marks[out.counts[3]] = esc
+        out.counts[3] += 1
+
+
+@njit(cache=True, inline="always")
+def _come_back(out, need, k, attempt, t):
+    """The matter resolved in channel k comes back at time t, one attempt later."""
+    row = out.counts[2]
+    out.b_req[row, 0] = need
+    out.b_req[row, 1] = k
+    out.b_req[row, 2] = attempt
+    out.b_t[row] = t
+    out.counts[2] += 1
+
+
+@njit(cache=True, inline="always")
+def _request(out, k, need, attempt, esc, prev, handed, t):
     """An agent contact asked for: channel k at time t (``a_req`` columns, see CoreOut)."""
+    row = out.counts[1]
     out.a_req[row, 0] = k
     out.a_req[row, 1] = need
     out.a_req[row, 2] = attempt
@@ -329,3 +362,4 @@ def _request(out, row, k, need, attempt, esc, prev, handed, t):
     out.a_req[row, 4] = prev
     out.a_req[row, 5] = handed
     out.a_t[row] = t
+    out.counts[1] += 1

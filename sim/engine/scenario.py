@@ -3,7 +3,7 @@
 A scenario arrives as a plain nested dict (YAML under ``scenarios/``, composed
 by Hydra) and is turned into frozen dataclasses by :func:`parse_scenario`,
 which rejects unknown keys, wrong types and out-of-range values before any
-simulation starts (see :mod:`sim.validate`). The dataclasses are never mutated;
+simulation starts (see :mod:`sim.engine.validate`). The dataclasses are never mutated;
 a what-if is a new instance (``dataclasses.replace``).
 
 Two ways to describe the agent-served part:
@@ -13,7 +13,7 @@ Two ways to describe the agent-served part:
   wrap-up. Used by ``single_queue`` and the queueing-theory tests.
 * ``channels`` + ``pools`` — agent channels (the built-in ``phone``,
   ``appointment``, ``chat``, ``service_request``, or a channel of the scenario's
-  own with a ``kind``, see :mod:`sim.channels`) with arrival profiles,
+  own with a ``kind``, see :mod:`sim.engine.channels`) with arrival profiles,
   patience, redials and priority classes, served by agent pools with skills,
   shifts, wrap-up, concurrency and an hourly cost.
 
@@ -155,7 +155,7 @@ class Profile:
 class AgentChannel:
     """An agent-served channel: its kind, arrivals, patience, redials, priority classes.
 
-    ``kind`` (:mod:`sim.channels`): ``live``, ``booked``, ``messaging`` or
+    ``kind`` (:mod:`sim.engine.channels`): ``live``, ``booked``, ``messaging`` or
     ``backlog``; the built-in channels have theirs, a channel of the scenario's
     own must say. ``registered_only``: only customers registered for
     self-service can use it (default: true for ``service_request``, made in the
@@ -257,7 +257,7 @@ class Scenario:
     """What is simulated. ``start_date`` (ISO, e.g. 2023-01-02) anchors the calendar.
 
     With ``customers``, ``needs`` and ``choice`` the scenario simulates customer
-    journeys across all channels (:mod:`sim.journey`); without them only the
+    journeys across all channels (:mod:`sim.engine.journey`); without them only the
     agent channels with their direct arrivals.
     """
 
@@ -332,7 +332,7 @@ class Scenario:
 
     @property
     def registry(self) -> Registry:
-        """Codes and kinds of every channel of the scenario (:mod:`sim.channels`)."""
+        """Codes and kinds of every channel of the scenario (:mod:`sim.engine.channels`)."""
         channels, _ = self.agent_model()
         return registry({n: c.kind for n, c in channels.items()})
 
@@ -396,20 +396,26 @@ class Scenario:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How long and how often to run. Hours of simulated time.
+    """How long and how often to run — the one place of these defaults (``ccsim``'s ``run``
+    config is made from them, :mod:`sim.cli`). Hours of simulated time.
 
-    ``max_contacts`` (per replication) and ``max_memory_gb`` are the size guard: a run
-    estimated above either is refused before it starts (:mod:`sim.estimate`), and a
+    ``hours``: per replication (8760: one year); ``warmup_hours``: contacts arriving before
+    this are left out of the KPIs; ``replications``: independent replications (KPIs give the
+    mean and 95 % CI); ``interval_minutes``: the length of a row of intervals.parquet;
+    ``write_contacts``: write contacts.parquet (one row per contact); ``progress``: a
+    progress line per replication on stderr. ``max_contacts`` (per replication) and
+    ``max_memory_gb`` (two runs at once fit in 24 GB) are the size guard: a run estimated
+    above either is refused before it starts (:mod:`sim.engine.estimate`), and a
     replication that makes more than ``max_contacts`` contacts is stopped.
     """
 
-    hours: float = field(default=1000.0, metadata=_POS)
+    hours: float = field(default=8760.0, metadata=_POS)
     warmup_hours: float = field(default=0.0, metadata=_NONNEG)
-    replications: int = field(default=5, metadata={"min": 1})
+    replications: int = field(default=3, metadata={"min": 1})
     interval_minutes: float = field(default=30.0, metadata=_POS)
     write_contacts: bool = True
     progress: bool = True
-    #: size guard (:mod:`sim.estimate`): refuse a run estimated above these, before it starts
+    #: size guard (:mod:`sim.engine.estimate`): refuse a run estimated above these, before it starts
     max_contacts: int = field(default=20_000_000, metadata={"min": 1})
     max_memory_gb: float = field(default=10.0, metadata=_POS)
 

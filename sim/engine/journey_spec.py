@@ -1,6 +1,6 @@
 """Schema of customer journeys: customers, needs, channel choice and the digital channels.
 
-Part of the one scenario schema (:mod:`sim.scenario` holds the top level and
+Part of the one scenario schema (:mod:`sim.engine.scenario` holds the top level and
 the agent channels). Probabilities are in [0, 1]; "utility" terms are
 dimensionless logit utilities; times carry their unit in the name.
 
@@ -20,7 +20,7 @@ __all__ = ["CHANNELS", "DIGITAL_CHANNELS", "Segment", "Customers", "Intent", "Ne
            "Needs", "Choice", "DigitalChannel", "Bot", "Portal", "Webshop", "Digital",
            "by_intent", "date_problems", "channel_key_problems"]
 
-#: The built-in channels (:mod:`sim.channels`; a scenario may add agent channels of its own).
+#: The built-in channels (:mod:`sim.engine.channels`; a scenario may add agent channels of its own).
 CHANNELS = BUILTIN
 #: Channels that need no agent.
 DIGITAL_CHANNELS = tuple(n for n in BUILTIN if BUILTIN_KINDS[n] == DIGITAL)

@@ -1,11 +1,11 @@
 """Customer journeys: a need goes from channel to channel until it is resolved or given up.
 
-The life of a need (:func:`sim.journey_core.advance`, then the agent engine),
+The life of a need (:func:`sim.engine.journey_core.advance`, then the agent engine),
 top to bottom:
 
 1. At its time the customer chooses a channel (``journey_core._choose``, a
    multinomial logit over the channels open to this customer now, see
-   :class:`sim.journey_spec.Choice`), or gives up.
+   :class:`sim.engine.journey_spec.Choice`), or gives up.
 2. A digital channel (support site, bot, portal, webshop, API, user admin)
    is settled at once, without SimPy events: resolved with its success rate
    for the intent (times any dated event's factor), else failed. The portal
@@ -18,7 +18,7 @@ top to bottom:
    ``escalated_from``. Giving up leaves it *failed*.
 4. An agent channel (phone, appointment, chat, service request, or one of
    the scenario's own) becomes an arrival in the agent engine
-   (:mod:`sim.queues`) at the contact's time.
+   (:mod:`sim.engine.queues`) at the contact's time.
    Contacts passed on by the bot or portal take longer; a caller may be
    guided to self-service (a longer call now, registration and a digital lean
    later). An answered contact resolves the need unless it comes back
@@ -41,11 +41,11 @@ handle time, priority, patience, guidance and whether the matter will come
 back are drawn then) and each *enters* its queue at its own time, one SimPy
 event; the agent engine does the rest.
 
-Steps 1–3 are the hot path: :func:`sim.journey_core.advance` runs them for a
+Steps 1–3 are the hot path: :func:`sim.engine.journey_core.advance` runs them for a
 batch of needs (all of an hour's new needs, or one need that moves on),
 compiled with numba. The parts, each apart:
 
-* the lookup tables of the scenario, built once (:mod:`sim.journey_tables`);
+* the lookup tables of the scenario, built once (:mod:`sim.engine.journey_tables`);
 * the customers and their needs, per replication (:func:`customer_state`);
 * the batch driver on the SimPy side (:class:`Journeys`);
 * the hand-off of agent contacts to the queues (:class:`AgentHandoff`).
@@ -103,7 +103,7 @@ class AgentHandoff:
     """Logs the agent contacts a batch asks for and lets each enter its queue at its time.
 
     Handle time, priority and patience are counter-based draws of the contact
-    (:meth:`sim.queues.ChannelQueue.draw_keyed`); contacts passed on by the bot or
+    (:meth:`sim.engine.queues.ChannelQueue.draw_keyed`); contacts passed on by the bot or
     the portal take ``escalated_handle_factor`` times longer (a cold bot
     hand-over adds its extra seconds); an agent may guide the customer to
     self-service; whether the matter comes back if an agent answers it is drawn

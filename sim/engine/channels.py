@@ -39,7 +39,7 @@ BUILTIN = tuple(BUILTIN_KINDS)
 #: Built-in agent channels only registered customers can use (a service request is made in
 #: the portal); a scenario's own channel says so with ``registered_only``.
 BUILTIN_REGISTERED_ONLY = ("service_request",)
-#: Codes are slots of the choice's random numbers (:mod:`sim.counter_rng`): at most this many.
+#: Codes are slots of the choice's random numbers (:mod:`sim.engine.counter_rng`): at most this many.
 MAX_CHANNELS = 32
 
 

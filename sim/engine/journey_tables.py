@@ -2,8 +2,8 @@
 
 Everything the journey core looks up — utilities, success rates, factors per day, when each
 channel is open and to whom — and the per-channel facts the agent hand-off needs, as arrays
-indexed by the scenario's channel codes (:mod:`sim.channels`). A replication only adds its
-customers (:mod:`sim.journey`); the tables of a scenario are shared by its replications.
+indexed by the scenario's channel codes (:mod:`sim.engine.channels`). A replication only adds its
+customers (:mod:`sim.engine.journey`); the tables of a scenario are shared by its replications.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ number and the purpose of the draw (a *slot*). A need therefore gets the same
 numbers whatever other needs did, so two scenarios run with the same seed
 differ only where their difference acts: common random numbers need by need,
 not only stream by stream. The key comes from the ``journey.core`` stream of
-:mod:`sim.streams`; each slot is in effect its own independent stream, so the
+:mod:`sim.engine.streams`; each slot is in effect its own independent stream, so the
 one-stream-per-source discipline holds.
 
 Slots 0–5 are the journey core's (login, success, detail, come-back, its

@@ -1,11 +1,11 @@
-"""The journey core in plain Python: a readable reference for :func:`sim.journey_core.advance`.
+"""The journey core in plain Python: a readable reference for :func:`sim.engine.journey_core.advance`.
 
 Same inputs, same outputs, same counter-based random numbers — written to be read, not to be
 fast (about a hundred times slower). A test runs a journey scenario with each core and
 compares the contact logs contact for contact (``tests/test_journeys.py``); the driver takes
 either (``Journeys(…, core=advance_reference)``).
 
-One need's walk, as the module docstring of :mod:`sim.journey` tells it:
+One need's walk, as the module docstring of :mod:`sim.engine.journey` tells it:
 
 1. at time t, the customer sees the channels open to them (opening hours, registration, API,
    logged-in-only channels) and chooses one by the logit (or gives up);
@@ -54,7 +54,7 @@ def _gumbel(u: float) -> float:
 
 
 class _Outputs:
-    """The rows one batch writes, counted as it goes (see :class:`sim.journey_core.CoreOut`)."""
+    """The rows one batch writes, counted as it goes (see :class:`sim.engine.journey_core.CoreOut`)."""
 
     def __init__(self, out, base_id: int):
         self.out, self.base_id = out, base_id
@@ -205,7 +205,7 @@ def _walk(world: _World, rows: _Outputs, need, t, failed_channel, attempt, esc) 
 
 def advance_reference(need_b, t_b, prev_b, attempt_b, esc_b, base_id, st, tb, par, key,
                       out) -> None:
-    """:func:`sim.journey_core.advance`, in plain Python."""
+    """:func:`sim.engine.journey_core.advance`, in plain Python."""
     world, rows = _World(st, tb, par, int(key)), _Outputs(out, base_id)
     for j in range(len(need_b)):
         _walk(world, rows, int(need_b[j]), float(t_b[j]), int(prev_b[j]), int(attempt_b[j]),

@@ -1,6 +1,6 @@
 """Turn plain nested dicts (from YAML / Hydra) into frozen, typed dataclasses.
 
-One generic converter serves every schema in :mod:`sim.scenario`: it reads the
+One generic converter serves every schema in :mod:`sim.engine.scenario`: it reads the
 dataclass type hints and each field's ``metadata`` for constraints, rejects
 unknown keys (typos), wrong types and out-of-range values, and reports *every*
 problem at once in a :class:`ConfigError` whose message names the full key
