@@ -3,7 +3,7 @@
 The life of a need (:func:`sim.engine.journey_core.advance`, then the agent engine),
 top to bottom:
 
-1. At its time the customer chooses a channel (``journey_core._choose``, a
+1. At its time the customer chooses a channel (``journey_core.choose``, a
    multinomial logit over the channels open to this customer now, see
    :class:`sim.engine.journey_spec.Choice`), or gives up.
 2. A digital channel (support site, bot, portal, webshop, API, user admin)
@@ -202,6 +202,17 @@ class AgentHandoff:
         At(self.env, max(t - self.env._now, 0.0), self.enters[k], (cid, patience))
 
 
+def _entry_point(core, args):
+    """The compiled entry point of a numba core for these arguments' types: calling it skips
+    numba's type dispatch, which costs more (the records' fields are typed one by one) than a
+    batch of one need. The driver's arguments keep their types (int64/float64 arrays, the
+    records), so the entry point stays the right one. A plain-Python core: itself."""
+    try:
+        return core.overloads[tuple(core.typeof_pyval(a) for a in args)].entry_point
+    except (AttributeError, KeyError):
+        return core
+
+
 class Journeys:
     """Runs every need of one replication through the channels (the batch driver)."""
 
@@ -219,6 +230,7 @@ class Journeys:
         self.c_seg = self.st.segment
         self.n_needs = len(self.need_t)
         self._core = core
+        self._call = None             # the core's compiled entry point, once resolved
         self._key = int(streams.rng("journey.core").integers(0, 2**63, dtype=np.int64))
         self._max_attempts = scenario.choice.max_attempts
         self._out = new_out(4096, self._max_attempts)
@@ -256,12 +268,12 @@ class Journeys:
         n = b - a + len(back)
         if n:
             need = np.concatenate([np.arange(a, b), [x[0] for x in back]]).astype(np.int64)
-            t = np.concatenate([self.need_t[a:b], [x[1] for x in back]])
+            t = np.concatenate([self.need_t[a:b], [x[1] for x in back]]).astype(np.float64)
             prev = np.concatenate([np.full(b - a, -1), [x[2] for x in back]]).astype(np.int64)
             attempt = np.concatenate([np.zeros(b - a), [x[3] for x in back]]).astype(np.int64)
             if back:
                 self.st.bad[self.need_c[need[b - a:]]] = prev[b - a:]
-            self._run(need, t, prev, attempt, np.full(n, -1))
+            self._run(need, t, prev, attempt, np.full(n, -1, dtype=np.int64))
         self._next_need = b
         self._next_tick = end
         if b < self.n_needs or self._due or end < self.horizon:
@@ -277,8 +289,9 @@ class Journeys:
 
     def _go_on(self, need: int, t: float, prev: int, attempt: int) -> None:
         """One need goes on at time t (it came back, or its customer moves on)."""
-        self._run(np.array([need]), np.array([t]), np.array([prev]), np.array([attempt]),
-                  np.array([-1]))
+        self._run(np.array([need], dtype=np.int64), np.array([t], dtype=np.float64),
+                  np.array([prev], dtype=np.int64), np.array([attempt], dtype=np.int64),
+                  np.array([-1], dtype=np.int64))
 
     def _run(self, need, t, prev, attempt, esc) -> None:
         """Run a batch through the journey core, then act on its outputs."""
@@ -286,8 +299,13 @@ class Journeys:
             self._out = new_out(len(need), self._max_attempts)
         out, log = self._out, self.log
         base = len(log)
-        self._core(need, t, prev, attempt, esc, base, self.st, self.tab.tables,
-                   self.tab.params, self._key, out)
+        args = (need, t, prev, attempt, esc, base, self.st, self.tab.tables, self.tab.params,
+                self._key, out)
+        if self._call is None:
+            self._core(*args)
+            self._call = _entry_point(self._core, args)
+        else:
+            self._call(*args)
         nd, na, nb, nm = (int(x) for x in out.counts)
         if nd:
             log.extend(need=out.d_need[:nd], channel=out.d_channel[:nd],

@@ -75,6 +75,7 @@ class CoreParams(NamedTuple):
     passed_on: np.ndarray         # (int8) a failure here passes the matter on (harder contact)
     lead_s: np.ndarray            # booked channels: lead time (s) before the booked call
     login_only_from: np.ndarray   # from this time (s) only logged-in customers can use it
+    login_only_first: float       # the earliest of those (inf: no channel is ever so)
     needs_login: np.ndarray       # (int8) a portal login first, which may fail
     is_digital: np.ndarray        # (bool) settled in the core, no agent
 
@@ -146,7 +147,7 @@ def available(c, t, st, tb, par):
     m = tb.time_mask[np.searchsorted(tb.breaks, t, side="right") - 1]
     reg = 1 if t >= st.registered_from[c] else 0
     m &= tb.cust_mask[reg * 2 + st.api[c]]
-    if reg == 0:
+    if reg == 0 and t >= par.login_only_first:
         for k in range(par.login_only_from.shape[0]):
             if t >= par.login_only_from[k]:
                 m &= ~(1 << k)

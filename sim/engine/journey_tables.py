@@ -204,6 +204,8 @@ def _params(sc, reg: Registry, digital: dict, horizon_s: float) -> CoreParams:
     target = bot.handover_channel if bot is not None else None
     handover = bot is not None and bot.handover != "none" and target in sc.channels
     per = [sc.channels.get(n) for n in reg.names]
+    login_only = np.array([_seconds_from_start(sc.start_date, c.logged_in_only_from)
+                           if c is not None else math.inf for c in per])
     return CoreParams(
         success_bonus=float(ch.success_bonus), failure_penalty=float(ch.failure_penalty),
         give_up_utility=float(ch.give_up_utility),
@@ -216,8 +218,8 @@ def _params(sc, reg: Registry, digital: dict, horizon_s: float) -> CoreParams:
         passed_on=np.array([n in PASSING_ON for n in reg.names], dtype=np.int8),
         lead_s=np.array([c.lead_time_hours * HOUR if c is not None and k == "booked" else 0.0
                          for c, k in zip(per, reg.kinds)]),
-        login_only_from=np.array([_seconds_from_start(sc.start_date, c.logged_in_only_from)
-                                  if c is not None else math.inf for c in per]),
+        login_only_from=login_only,
+        login_only_first=float(login_only.min(initial=math.inf)),
         needs_login=np.array([n in LOGIN_CHANNELS for n in reg.names], dtype=np.int8),
         is_digital=np.array([k == "digital" for k in reg.kinds]),
     )
