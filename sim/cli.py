@@ -86,22 +86,23 @@ def validate_config(cfg: dict):
                 for k in cfg if k not in ROOT_KEYS]
     problems += _name_problems(cfg.get("study"), "study", "a study name (results/<study>/)")
     problems += _name_problems(cfg.get("base_scenario"), "base_scenario", "a scenario name")
-    parsed = []
-    for parse, key in ((parse_scenario, "scenario"), (parse_run, "run"), (parse_seed, "seed"),
-                       (load_definitions, "metrics")):
+    parsed = {}
+
+    def parse(key: str, how) -> None:
         try:
-            if key == "metrics":         # the scenario's own channels may be in its logs
-                extra = parsed[0].registry.names if parsed and parsed[0] else ()
-                parsed.append(load_definitions(cfg.get(key), key, extra_channels=tuple(
-                    c for c in extra if parsed[0].registry.is_agent(c))))
-            else:
-                parsed.append(parse(cfg.get(key), key))
+            parsed[key] = how(cfg.get(key), key)
         except ConfigError as exc:
-            problems += exc.problems
-            parsed.append(None)
+            problems.extend(exc.problems)
+
+    parse("scenario", parse_scenario)
+    parse("run", parse_run)
+    parse("seed", parse_seed)
+    scenario = parsed.get("scenario")        # its own agent channels may be in its logs
+    agent = scenario.registry.agent if scenario is not None else ()
+    parse("metrics", lambda data, key: load_definitions(data, key, extra_channels=agent))
     if problems:
         raise ConfigError(problems)
-    return tuple(parsed)
+    return parsed["scenario"], parsed["run"], parsed["seed"], parsed["metrics"]
 
 
 def _name_problems(value, key: str, what: str) -> list[str]:

@@ -248,8 +248,21 @@ class _PlanSearch:
                         staffing=_steps(agents, self.dt))
 
     def finish(self, plan: StaffingPlan, rec=None) -> StaffingPlan:
-        return _finish(plan, self.scenario, self.run, self.seed, self.replication,
-                       self.answer_t, self.horizon, self.n_int, self.month, rec)
+        """Attach the final simulation (run now if not given) and, per channel and interval,
+        whether the target held there; a backlog's promise is kept month by month."""
+        if rec is None:
+            rec = self.sim(plan.agents)
+            plan.simulations += 1
+        plan.records = rec
+        month, n_months = self.month, self.n_months
+        serv = interval_service(rec, self.dt, self.n_int, self.answer_t, self.horizon)
+        for ch, (off, ok) in serv.items():
+            t = plan.targets[ch][month]
+            if ch in self.backlog:
+                mo, mk = _per_month(month, off, n_months), _per_month(month, ok, n_months)
+                off, ok = np.where(off > 0, mo[month], 0), mk[month]
+            plan.meets[ch] = np.where(off > 0, (ok >= t * off - 1e-9).astype(np.int8), -1)
+        return plan
 
     def erlang_only(self) -> StaffingPlan:
         """A stationary single queue: the formula is exact, no simulation."""
@@ -455,25 +468,6 @@ class _PlanSearch:
             f"{p} {int(binding[p].sum())} of {int((self.agents[p] > 0).sum())} staffed "
             "intervals binding" for p in self.pools))
         return binding
-
-
-def _finish(plan, scenario, run, seed, replication, answer_t, horizon, n_int, month,
-            rec=None) -> StaffingPlan:
-    """Attach the final simulation and, per channel and interval, whether the target held."""
-    if rec is None:
-        rec = simulate(scenario, run, seed, replication, staffing=plan.steps())
-        plan.simulations += 1
-    plan.records = rec
-    serv = interval_service(rec, plan.interval_seconds, n_int, answer_t, horizon)
-    n_months = int(month.max()) + 1
-    for ch, (off, ok) in serv.items():
-        t = plan.targets[ch][month]
-        if measured_by_completion(rec.channel_kinds[rec.channels.index(ch)]):
-            # a backlog's promise is kept month by month
-            mo, mk = _per_month(month, off, n_months), _per_month(month, ok, n_months)
-            off, ok = np.where(off > 0, mo[month], 0), mk[month]
-        plan.meets[ch] = np.where(off > 0, (ok >= t * off - 1e-9).astype(np.int8), -1)
-    return plan
 
 
 def _total_hours(agents: dict, dt: float) -> float:

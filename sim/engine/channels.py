@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["AGENT_KINDS", "BUILTIN", "BUILTIN_KINDS", "DIGITAL", "MAX_CHANNELS", "Registry",
-           "registry", "measured_by_completion", "default_kind"]
+           "registry", "measured_by_completion"]
 
 AGENT_KINDS = ("live", "booked", "messaging", "backlog")
 DIGITAL = "digital"
@@ -41,12 +41,6 @@ BUILTIN = tuple(BUILTIN_KINDS)
 BUILTIN_REGISTERED_ONLY = ("service_request",)
 #: Codes are slots of the choice's random numbers (:mod:`sim.engine.counter_rng`): at most this many.
 MAX_CHANNELS = 32
-
-
-def default_kind(name: str) -> str | None:
-    """The kind of a built-in agent channel, None for a name ccsim does not know."""
-    kind = BUILTIN_KINDS.get(name)
-    return kind if kind in AGENT_KINDS else None
 
 
 def measured_by_completion(kind: str) -> bool:
@@ -78,9 +72,6 @@ class Registry:
     @property
     def digital(self) -> tuple[str, ...]:
         return tuple(n for n, k in zip(self.names, self.kinds) if k == DIGITAL)
-
-    def is_agent(self, name: str) -> bool:
-        return self.kind(name) != DIGITAL
 
     def __len__(self) -> int:
         return len(self.names)

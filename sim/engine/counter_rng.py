@@ -14,7 +14,7 @@ delay, the choice's noise of giving up); 16 and up are the agent side's
 its delay, redial, redial delay, the delay before moving on, the booked time
 of an appointment). The choice's noise of channel k is keyed apart from all
 purposes: under :func:`choice_key` of the key, with slot = the channel's code
-(< :data:`MAX_CHANNELS`), so a scenario with more channels reuses no purpose's
+(< :data:`sim.engine.channels.MAX_CHANNELS`), so a scenario with more channels reuses no purpose's
 numbers.
 """
 
@@ -23,10 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .channels import MAX_CHANNELS  # channel codes are slots of the choice-noise domain
-
 __all__ = ["uniform", "uniforms", "exponential", "exponentials", "contact_draw",
-           "contact_draws", "choice_key", "MAX_CHANNELS"]
+           "contact_draws", "choice_key"]
 
 SLOT_LOGIN, SLOT_SUCCESS, SLOT_DETAIL, SLOT_BACK, SLOT_DELAY, SLOT_GIVE_UP = 0, 1, 2, 3, 4, 5
 (SLOT_HANDLE, SLOT_HANDLE_2, SLOT_PRIORITY, SLOT_PATIENCE, SLOT_GUIDE, SLOT_AGENT_BACK,

@@ -225,9 +225,6 @@ class Journeys:
         self.st, pop, needs = customer_state(scenario, horizon_s, streams)
         self.join_s = pop.join_s
         self.need_t = needs.time_s
-        self.need_c = self.st.need_customer
-        self.need_i = self.st.need_intent
-        self.c_seg = self.st.segment
         self.n_needs = len(self.need_t)
         self._core = core
         self._call = None             # the core's compiled entry point, once resolved
@@ -235,7 +232,7 @@ class Journeys:
         self._max_attempts = scenario.choice.max_attempts
         self._out = new_out(4096, self._max_attempts)
         self._switch_mean = scenario.needs.switch_delay_seconds
-        self.to_agents = AgentHandoff(env, log, queues, self.tab, self._key, self.need_i,
+        self.to_agents = AgentHandoff(env, log, queues, self.tab, self._key, self.st.need_intent,
                                       scenario.needs.return_delay_hours * HOUR)
         for q in queues.values():
             q.on_abandon = self._after_abandon
@@ -272,7 +269,7 @@ class Journeys:
             prev = np.concatenate([np.full(b - a, -1), [x[2] for x in back]]).astype(np.int64)
             attempt = np.concatenate([np.zeros(b - a), [x[3] for x in back]]).astype(np.int64)
             if back:
-                self.st.bad[self.need_c[need[b - a:]]] = prev[b - a:]
+                self.st.bad[self.st.need_customer[need[b - a:]]] = prev[b - a:]
             self._run(need, t, prev, attempt, np.full(n, -1, dtype=np.int64))
         self._next_need = b
         self._next_tick = end
@@ -338,7 +335,7 @@ class Journeys:
         del buf[:]
         need = np.frombuffer(log.need, dtype=np.int64)[cids]
         mine = need < self.n_needs
-        cids, cust = cids[mine], self.need_c[need[mine]]
+        cids, cust = cids[mine], self.st.need_customer[need[mine]]
         self.st.ok[cust] = np.frombuffer(log.channel, dtype=np.int8)[cids]   # in answer order
         if log.guided:
             g = np.array([c in log.guided for c in cids.tolist()], dtype=bool)
@@ -348,7 +345,7 @@ class Journeys:
 
     def _comes_back(self, ev) -> None:
         need, k, attempt = ev._value
-        self.st.bad[self.need_c[need]] = k
+        self.st.bad[self.st.need_customer[need]] = k
         self._go_on(need, self.env._now, k, attempt)
 
     # ----------------------------------------------- hooks of the agent engine
@@ -369,7 +366,7 @@ class Journeys:
         if need >= self.n_needs:
             return
         k = log.channel[cid]
-        self.st.bad[self.need_c[need]] = k
+        self.st.bad[self.st.need_customer[need]] = k
         t = self.env._now + exponential(self._switch_mean,
                                         uniform(self._key, need, log.attempt[cid],
                                                 SLOT_SWITCH_DELAY))

@@ -143,8 +143,8 @@ def _records(scenario: Scenario, replication: int, horizon: float, log: ContactL
     return RunRecords(
         replication=replication,
         horizon_seconds=horizon,
-        contacts=log.columns(*((journeys.need_c, journeys.need_i, journeys.c_seg)
-                               if journeys else ())),
+        contacts=log.columns(*((journeys.st.need_customer, journeys.st.need_intent,
+                                journeys.st.segment) if journeys else ())),
         channels=reg.names,
         channel_kinds=reg.kinds,
         pools=tuple(pools),
