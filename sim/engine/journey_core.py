@@ -43,6 +43,15 @@ from .counter_rng import (
 # The helpers are inlined into ``advance`` (``inline="always"``): the records are passed
 # by value between compiled functions, and copying them per choice would cost more than
 # the choice itself.
+#
+# ``advance`` is compiled without numba's reference counting (``_nrt=False``). It allocates
+# nothing and returns nothing: it reads and writes arrays its caller owns for the whole
+# call. With counting on, every use of a record's array (``tb.u0[...]``) and every inlined
+# helper taking a record adds an atomic increment and decrement of the array's count —
+# a third of the core's time, and why the record-based core ran about 1.5x slower than
+# the earlier one of plain array arguments. Should the core ever allocate an array,
+# numba refuses to compile it ("NRT required but not enabled"): it cannot go wrong
+# silently. ``_nrt`` is numba's own switch, long-standing though not in its public docs.
 
 __all__ = ["advance", "booked_time", "CoreParams", "CoreTables", "CustomerState", "CoreOut",
            "N_OUT", "RESOLVED", "FAILED", "OPEN", "ESCALATED"]
@@ -226,7 +235,7 @@ def _settle_digital(k, need, attempt, intent, seg, day, key, tb, par):
     return resolved, target, reason
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # no reference counting: see the note above the records
 def advance(need_b, t_b, prev_b, attempt_b, esc_b, base_id, st, tb, par, key, out):
     """Run a batch of needs (``*_b``: need, time, failed channel, attempts, escalate-from).
 
