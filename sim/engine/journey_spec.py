@@ -73,6 +73,14 @@ class Segment:
     during the run); ``login_failure_probability``: a portal login fails;
     ``api_share``: accounts with an API integration; ``channel_utility``:
     the segment's own liking of each channel (logit utility, 0 if missing).
+
+    What an account is worth and how likely it is to leave (revenue at risk,
+    reported, never fed back into the run): ``annual_value_eur`` per account;
+    ``leave_if_unresolved``: probability that a customer with at least one
+    unresolved need in the year leaves within the year;
+    ``leave_if_poor_experience``: likewise for a customer whose needs were all
+    resolved but who had a poor experience (a need abandoned twice, or a cold
+    bot hand-over). Assumptions, documented in ``scenarios/README.md``.
     """
 
     share: float = field(metadata=_PROB)
@@ -82,6 +90,9 @@ class Segment:
     login_failure_probability: float = field(default=0.1, metadata=_PROB)
     api_share: float = field(default=0.0, metadata=_PROB)
     channel_utility: dict[str, float] = field(default_factory=dict)
+    annual_value_eur: float = field(default=5000.0, metadata=_NONNEG)
+    leave_if_unresolved: float = field(default=0.15, metadata=_PROB)
+    leave_if_poor_experience: float = field(default=0.05, metadata=_PROB)
 
 
 @dataclass(frozen=True)
