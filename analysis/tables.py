@@ -78,6 +78,7 @@ def contacts_frame(records, start_date: str) -> pd.DataFrame:
         "priority": c["priority"],
         "attempt": c["attempt"],
         "arrival_s": c["arrival_s"],
+        "need_arrival_s": c["need_arrival_s"],
         "wait_s": wait_seconds(records),
         "answer_s": c["answer_s"],
         "handle_s": np.where(np.isnan(c["answer_s"]), np.nan, c["handle_s"]),

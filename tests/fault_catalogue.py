@@ -772,13 +772,19 @@ def cases() -> list[Case]:
         ("seed -3", lambda t: t.update(seed=-3), "seed"),
         ("replications 0", lambda t: t.update(replications=0), "replications"),
         # the start is valid; the Jacobian's step (in a worker process) leaves [0, 1]
-        ("bounds that leave the schema's range (redial 0..1.5), --jobs 2",
+        ("bounds that leave the schema's range (a login failure 0..1.5), --jobs 2",
          lambda t: t.update(parameters={
-             "channels.phone.redial_probability": {"start": 0.95, "lower": 0.0, "upper": 1.5,
-                                                   "tolerance": 0.1},
+             "customers.segments.mixed.login_failure_probability": {
+                 "start": 0.95, "lower": 0.0, "upper": 1.5, "tolerance": 0.1},
              "choice.channel_constant.bot": {"start": 0.0, "lower": -1.0, "upper": 1.0,
                                              "tolerance": 0.1}},
-             max_evaluations=6), "scenario.channels.phone.redial_probability = 1.05"),
+             max_evaluations=6),
+         "scenario.customers.segments.mixed.login_failure_probability = 1.05"),
+        ("a redial probability in customer journeys",
+         lambda t: t.update(parameters={
+             "channels.phone.redial_probability": {"start": 0.3, "lower": 0.0, "upper": 0.6,
+                                                   "tolerance": 0.1}}, max_evaluations=2),
+         "choice.after_failure.phone.phone"),
     ]:
         setup = None if label == "missing file" else (
             write("t.yaml", change) if isinstance(change, str) else targets(change))

@@ -54,6 +54,8 @@ def test_the_reference_core_gives_the_same_contacts(name, extra):
                           scenario.start_date)
     assert len(fast) > 500
     assert (fast.channel.astype(str) == "bot").any()
+    later = fast[fast.arrival_s - fast.need_arrival_s > 4 * 3600]      # waited or booked
+    assert later.channel.astype(str).isin(["phone", "chat", "appointment"]).any()
     pd.testing.assert_frame_equal(fast, slow)
 
 

@@ -47,7 +47,7 @@ FINDINGS = {
         "ccsim empty run: needs.month all zero", "ccsim empty run: hours 0.0001",
         "ccsim empty run: warm-up just below hours"],
     "5 calibrate --jobs 2 message": [
-        "calibrate: bounds that leave the schema's range (redial 0..1.5), --jobs 2"],
+        "calibrate: bounds that leave the schema's range (a login failure 0..1.5), --jobs 2"],
     "6 silent acceptance": [
         "metrics --definitions missing", "calibrate: month 13",
         "metrics: escalated_from itself", "metrics: escalation loop",

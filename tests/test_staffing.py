@@ -81,6 +81,7 @@ def test_the_baseline_year_plan_holds_its_targets_and_binding_intervals_are_tigh
 
     with initialize_config_dir(config_dir=str(root / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=["scenario=baseline", "run.replications=1",
+                                           "run.hours=4380",        # half a year: Jan-Jun
                                            "scenario.staffing.mode=required"])
     sc, run, seed, _ = validate_config(OmegaConf.to_container(cfg, resolve=True))
     plan = required_plan(sc, run, seed, 0)

@@ -14,8 +14,8 @@ from conftest import study_summary
 
 pytestmark = pytest.mark.slow    # a sweep of bot levels: make test, not make test-fast
 
-GRID = ["scenario.choice.channel_constant.bot=0.469651,3,5",
-        "scenario.choice.channel_constant.support_site=0.832983,3"]
+GRID = ["scenario.choice.channel_constant.bot=0.365941,1.5,3,5",
+        "scenario.choice.channel_constant.support_site=0.774459,3"]
 SMALL = ["scenario=base_2023", "scenario.customers.accounts=20000",
          "scenario.customers.new_accounts_per_year=2000", "run.hours=2184", "run.replications=1",
          "run.write_contacts=false", "run.progress=false"]
@@ -25,8 +25,8 @@ SMALL = ["scenario=base_2023", "scenario.customers.accounts=20000",
 def grid(tmp_path_factory) -> pd.DataFrame:
     study = tmp_path_factory.mktemp("trap")
     s = study_summary(study, *SMALL, *GRID)
-    base = s[(s["param:scenario.choice.channel_constant.bot"] == 0.469651)
-             & (s["param:scenario.choice.channel_constant.support_site"] == 0.832983)].iloc[0]
+    base = s[(s["param:scenario.choice.channel_constant.bot"] == 0.365941)
+             & (s["param:scenario.choice.channel_constant.support_site"] == 0.774459)].iloc[0]
     s["manual_change"] = s["manual_contacts"] / base["manual_contacts"] - 1.0
     s["company_change"] = s["online_share_of_contacts"] - base["online_share_of_contacts"]
     s["thesis_change"] = s["online_self_service_share"] - base["online_self_service_share"]
@@ -38,7 +38,7 @@ def grid(tmp_path_factory) -> pd.DataFrame:
 def test_pushing_the_bot_raises_the_company_metric_while_the_thesis_metric_falls(grid):
     """The trap's shape: more bot sessions count as digital contacts, so the company metric
     rises by far more than manual contacts fall, while fewer needs are self-served."""
-    bot = grid[grid["param:scenario.choice.channel_constant.support_site"] == 0.832983]
+    bot = grid[grid["param:scenario.choice.channel_constant.support_site"] == 0.774459]
     bot = bot.sort_values("param:scenario.choice.channel_constant.bot")
     assert bot["online_share_of_contacts"].is_monotonic_increasing
     assert bot["online_self_service_share"].is_monotonic_decreasing

@@ -103,7 +103,8 @@ class AgentHandoff:
     """Logs the agent contacts a batch asks for and lets each enter its queue at its time.
 
     Handle time, priority and patience are counter-based draws of the contact
-    (:meth:`sim.engine.queues.ChannelQueue.draw_keyed`); contacts passed on by the bot or
+    (:meth:`sim.engine.queues.ChannelQueue.draw_keyed`), times the matter's factor (its
+    intent's complexity, ``handle.complexity_factor``); contacts passed on by the bot or
     the portal take ``escalated_handle_factor`` times longer (a cold bot
     hand-over adds its extra seconds); an agent may guide the customer to
     self-service; whether the matter comes back if an agent answers it is drawn
@@ -122,6 +123,7 @@ class AgentHandoff:
         self.returns: dict = {}      # need → come-back delay (s) drawn for its agent contact
         self._p_back_list = tab.p_back.tolist()
         self._esc_list = tab.esc_factor.tolist()
+        self._matter = tab.matter_factor.tolist()
         self._passed_on = tab.params.passed_on.tolist()
         self._guide = list(zip(tab.guide_p.tolist(), tab.guide_from.tolist(),
                                tab.guide_extra_s.tolist()))
@@ -154,7 +156,8 @@ class AgentHandoff:
         """(handle s, priority, patience s, guided) of a batch of agent contacts."""
         tab, n = self.tab, len(t)
         passed_on = handed | (tab.params.passed_on[np.maximum(prev, 0)] > 0) & (prev >= 0)
-        scale = np.where(passed_on, tab.esc_factor[k], 1.0)
+        scale = np.where(passed_on, tab.esc_factor[k], 1.0) \
+            * tab.matter_factor[k, self.need_intent[need]]
         extra = np.where(handed, tab.cold_extra_s, 0.0)
         guided = np.zeros(n, dtype=bool)
         cand = np.flatnonzero((tab.guide_p[k] > 0) & (t >= tab.guide_from[k]))
@@ -182,7 +185,8 @@ class AgentHandoff:
     def one(self, k, need, attempt, esc, prev, handed, t) -> None:
         """:meth:`__call__` for one contact: the same rules and draws, without arrays."""
         passed_on = handed or (prev >= 0 and self._passed_on[prev])
-        scale = self._esc_list[k] if passed_on else 1.0
+        scale = (self._esc_list[k] if passed_on else 1.0) \
+            * self._matter[k][self.need_intent[need]]
         extra = self.tab.cold_extra_s if handed else 0.0
         key = self.key
         p, start, more = self._guide[k]

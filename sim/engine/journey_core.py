@@ -54,9 +54,11 @@ from .counter_rng import (
 # silently. ``_nrt`` is numba's own switch, long-standing though not in its public docs.
 
 __all__ = ["advance", "booked_time", "CoreParams", "CoreTables", "CustomerState", "CoreOut",
-           "N_OUT", "RESOLVED", "FAILED", "OPEN", "ESCALATED"]
+           "N_OUT", "RESOLVED", "FAILED", "OPEN", "ESCALATED", "WAIT"]
 
 RESOLVED, FAILED, OPEN, ESCALATED = 0, 2, 3, 4
+#: added to a channel code by :func:`choose`: wait for the channel's next opening
+WAIT = 1 << 8
 #: counters in ``CoreOut.counts``: digital rows, agent requests, come-backs, escalation marks
 N_OUT = 4
 
@@ -77,12 +79,17 @@ class CoreParams(NamedTuple):
     hard_to_use_share: float      # of portal failures that are not a login: "hard to use"
     return_delay_s: float         # mean delay before a matter not really resolved comes back
     horizon_s: float              # end of the run
+    retry_penalty: float          # utility off the channel that just failed, per attempt
+    wait_utility: float           # of waiting for a closed channel's opening …
+    wait_per_hour: float          # … and per hour until it opens
+    wait_spread_s: float          # an awaited contact comes within this long of the opening
     bot: int                      # the chatbot (hands over when not contained)
     handover_to: int              # the channel the bot hands over to (-1: no hand-over)
+    handover_utility: float       # of that hand-over, right after a failed bot session
     webshop: int                  # records whether an order is a target product
     portal: int                   # records why a failed portal action failed
     passed_on: np.ndarray         # (int8) a failure here passes the matter on (harder contact)
-    lead_s: np.ndarray            # booked channels: lead time (s) before the booked call
+    lead_s: np.ndarray            # booked channels: lead time (s) before the booked call; -1: not booked
     login_only_from: np.ndarray   # from this time (s) only logged-in customers can use it
     login_only_first: float       # the earliest of those (inf: no channel is ever so)
     needs_login: np.ndarray       # (int8) a portal login first, which may fail
@@ -97,6 +104,9 @@ class CoreTables(NamedTuple):
     guided_bonus: np.ndarray      # [channel]: after an agent's guidance to self-service
     breaks: np.ndarray            # times (s) where what is open changes …
     time_mask: np.ndarray         # … and the bit mask of open channels from each
+    book_mask: np.ndarray         # … booked channels that can be booked (a later opening)
+    wait_mask: np.ndarray         # … closed channels a customer can wait for
+    next_open: np.ndarray         # [break, channel] when a closed channel opens next (s)
     cust_mask: np.ndarray         # [registered × 2 + api]: channels a customer may use
     success: np.ndarray           # [channel, intent] digital success
     scale: np.ndarray             # [channel, day] success factor of dated events
@@ -152,21 +162,24 @@ def new_out(capacity: int, max_attempts: int) -> CoreOut:
 
 @njit(cache=True, inline="always")
 def available(c, t, st, tb, par):
-    """Bit mask of the channels customer c can use at time t."""
-    m = tb.time_mask[np.searchsorted(tb.breaks, t, side="right") - 1]
+    """(channels customer c can use at time t, closed ones c can wait for, the break index
+    of t), the first two as bit masks; a booked channel counts as usable when it can be
+    booked."""
+    i = np.searchsorted(tb.breaks, t, side="right") - 1
     reg = 1 if t >= st.registered_from[c] else 0
-    m &= tb.cust_mask[reg * 2 + st.api[c]]
+    allowed = tb.cust_mask[reg * 2 + st.api[c]]
     if reg == 0 and t >= par.login_only_first:
         for k in range(par.login_only_from.shape[0]):
             if t >= par.login_only_from[k]:
-                m &= ~(1 << k)
-    return m
+                allowed &= ~(1 << k)
+    return (tb.time_mask[i] | tb.book_mask[i]) & allowed, tb.wait_mask[i] & allowed, i
 
 
 @njit(cache=True)
-def booked_time(t, u, k, breaks, time_mask):
-    """The time of a contact booked in channel k for t or later: t if k is open then,
-    else evenly (uniform u) over k's next opening window; inf if none."""
+def booked_time(t, u, k, breaks, time_mask, spread_s=np.inf):
+    """The time of a contact booked (or awaited) in channel k for t or later: t if k is open
+    then, else evenly (uniform u) over the first ``spread_s`` of k's next opening window;
+    inf if none."""
     n = breaks.shape[0]
     i = np.searchsorted(breaks, t, side="right") - 1
     if (time_mask[i] >> k) & 1:
@@ -180,18 +193,20 @@ def booked_time(t, u, k, breaks, time_mask):
     while m + 1 < n and (time_mask[m + 1] >> k) & 1:
         m += 1
     end = breaks[m + 1] if m + 1 < n else breaks[j] + 86400.0
-    return breaks[j] + u * (end - breaks[j])
+    return breaks[j] + u * min(end - breaks[j], spread_s)
 
 
 @njit(cache=True, inline="always")
-def choose(c, intent, mask, prev, attempt, key, ckey, need, st, tb, par):
-    """A channel by the multinomial logit, or -1 to give up.
+def choose(c, intent, t, mask, wait, i, prev, attempt, key, ckey, need, st, tb, par):
+    """A channel by the multinomial logit (``WAIT`` + its code: wait for its opening), or
+    -1 to give up.
 
     Drawn by the Gumbel-max rule: each option's utility plus its own Gumbel
     noise (one counter-based draw per option: channel k's under ``ckey`` =
-    :func:`choice_key` with slot k, giving up's under ``key``), the largest wins.
-    This is exactly the logit, and a change to one option's utility only moves
-    the needs that switch to or from that option.
+    :func:`choice_key` with slot k — now, or waiting for it, never both —
+    giving up's under ``key``), the largest wins. This is exactly the logit,
+    and a change to one option's utility only moves the needs that switch to or
+    from that option.
     """
     if attempt >= par.max_attempts:
         return -1
@@ -199,18 +214,25 @@ def choose(c, intent, mask, prev, attempt, key, ckey, need, st, tb, par):
     best = -np.inf
     pick = -1
     for k in range(n_ch):
-        if (mask >> k) & 1:
+        now = (mask >> k) & 1
+        if now or (wait >> k) & 1:
             v = tb.u0[st.segment[c], intent, k] + tb.after[prev + 1, k]
             if k == st.ok[c]:
                 v += par.success_bonus
             if k == st.bad[c]:
                 v -= par.failure_penalty
+            if k == prev:
+                v -= par.retry_penalty * attempt
             if st.guided[c]:
                 v += tb.guided_bonus[k]
+            if not now:
+                v += par.wait_utility + par.wait_per_hour * (tb.next_open[i, k] - t) / 3600.0
+            elif prev == par.bot and k == par.handover_to:
+                v += par.handover_utility
             v -= math.log(-math.log(uniform(ckey, need, attempt, k)))
             if v > best:
                 best = v
-                pick = k
+                pick = k if now else k + WAIT
     if attempt > 0 or pick < 0:
         v = par.give_up_utility + par.give_up_per_attempt * attempt + tb.after[prev + 1, n_ch]
         v -= math.log(-math.log(uniform(key, need, attempt, SLOT_GIVE_UP)))
@@ -265,20 +287,14 @@ def _walk(need, t, prev, attempt, esc, base_id, st, tb, par, key, ckey, out):
         if t >= par.horizon_s:
             _left_open(out, esc, base_id)
             return
-        mask = available(c, t, st, tb, par)
-        k = choose(c, intent, mask, prev, attempt, key, ckey, need, st, tb, par)
+        mask, wait, i = available(c, t, st, tb, par)
+        k = choose(c, intent, t, mask, wait, i, prev, attempt, key, ckey, need, st, tb, par)
         if k < 0:
             return
         if esc >= 0:
             _escalated(out, esc, base_id)
-        if not par.is_digital[k]:
-            if par.lead_s[k] > 0:                 # booked: the call is at the booked time
-                t = booked_time(t + par.lead_s[k], uniform(key, need, attempt, SLOT_BOOKING),
-                                k, tb.breaks, tb.time_mask)
-                if t >= par.horizon_s:             # after the end of the run: still open
-                    _left_open(out, esc, base_id)
-                    return
-            _request(out, k, need, attempt, esc, prev, 0, t)
+        if k >= WAIT or not par.is_digital[k]:
+            _to_agent(k, need, attempt, esc, prev, t, base_id, tb, par, key, out)
             return
         row, t_end = _digital_contact(k, need, attempt, intent, c, t, esc, st, tb, par, key, out)
         if out.d_outcome[row] == RESOLVED:
@@ -289,8 +305,6 @@ def _walk(need, t, prev, attempt, esc, base_id, st, tb, par, key, ckey, out):
                 _come_back(out, need, k, attempt + 1, back)
             return
         st.bad[c] = k
-        if _handed_over(k, need, attempt, intent, c, t_end, row, base_id, st, tb, par, out):
-            return
         prev = k
         attempt += 1
         esc = base_id + row
@@ -319,18 +333,24 @@ def _digital_contact(k, need, attempt, intent, c, t, esc, st, tb, par, key, out)
 
 
 @njit(cache=True, inline="always")
-def _handed_over(k, need, attempt, intent, c, t_end, row, base_id, st, tb, par, out):
-    """A bot session not contained passes the matter to chat, when chat is open to the
-    customer then and serves the need; True if it did."""
-    h = par.handover_to
-    if k != par.bot or h < 0 or t_end >= par.horizon_s:
-        return False
-    if not (available(c, t_end, st, tb, par) >> h) & 1 or \
-            tb.u0[st.segment[c], intent, h] == -np.inf:
-        return False
-    out.d_outcome[row] = ESCALATED
-    _request(out, h, need, attempt + 1, base_id + row, k, 1, t_end)
-    return True
+def _to_agent(k, need, attempt, esc, prev, t, base_id, tb, par, key, out):
+    """An agent contact asked for: now; at the booked time (a booked channel, lead time
+    ahead); or at the next opening (``WAIT`` + code). One right after a failed bot session
+    in the hand-over channel is the bot's hand-over. A time at or after the end of the run:
+    the matter is still open then, nothing is asked."""
+    wait = k >= WAIT
+    k = k - WAIT if wait else k
+    if wait or par.lead_s[k] >= 0:
+        u = uniform(key, need, attempt, SLOT_BOOKING)
+        if wait:
+            t = booked_time(t, u, k, tb.breaks, tb.time_mask, par.wait_spread_s)
+        else:
+            t = booked_time(t + par.lead_s[k], u, k, tb.breaks, tb.time_mask)
+        if t >= par.horizon_s:
+            _left_open(out, esc, base_id)
+            return
+    handed = 1 if (not wait and prev == par.bot and k == par.handover_to) else 0
+    _request(out, k, need, attempt, esc, prev, handed, t)
 
 
 @njit(cache=True, inline="always")

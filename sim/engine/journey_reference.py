@@ -8,12 +8,15 @@ either (``Journeys(…, core=advance_reference)``).
 One need's walk, as the module docstring of :mod:`sim.engine.journey` tells it:
 
 1. at time t, the customer sees the channels open to them (opening hours, registration, API,
-   logged-in-only channels) and chooses one by the logit (or gives up);
+   logged-in-only channels; a booked channel whenever it can be booked) and the closed ones
+   they could wait for (phone and chat until they open), and chooses one by the logit (or
+   gives up);
 2. an agent channel ends the walk here: the need is handed to the agent engine (a booked
-   channel at its booked time);
-3. a digital channel settles at once: resolved (maybe coming back later) or failed; a failed
-   bot session may be handed over to chat; otherwise the customer chooses again after the
-   session, with one attempt more and the failed channel remembered.
+   channel at its booked time, an awaited one at its opening; chat right after a failed bot
+   session is the bot's hand-over);
+3. a digital channel settles at once: resolved (maybe coming back later) or failed; the
+   customer then chooses again after the session, with one attempt more and the failed
+   channel remembered.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from .counter_rng import (
     choice_key,
     uniform,
 )
-from .journey_core import ESCALATED, FAILED, OPEN, RESOLVED, booked_time
+from .journey_core import ESCALATED, FAILED, OPEN, RESOLVED, WAIT, booked_time
 
 __all__ = ["advance_reference"]
 
@@ -98,40 +101,54 @@ class _World:
         self.choice_key = _choice_key(key)
         self.n_channels = tb.u0.shape[2]
 
-    def open_channels(self, customer: int, t: float) -> list[int]:
-        """Codes of the channels this customer can use at t, in code order."""
+    def options(self, customer: int, t: float) -> list[tuple[int, bool]]:
+        """(code, now) of the channels this customer can use at t (now: True; a booked
+        channel whenever it can be booked) or wait for (now: False), in code order."""
         tb, st, par = self.tb, self.st, self.par
         period = int(np.searchsorted(tb.breaks, t, side="right")) - 1
         registered = t >= st.registered_from[customer]
-        allowed = int(tb.time_mask[period]) & int(tb.cust_mask[2 * registered
-                                                                + st.api[customer]])
+        allowed = int(tb.cust_mask[2 * registered + st.api[customer]])
+        usable = int(tb.time_mask[period]) | int(tb.book_mask[period])
         out = []
         for k in range(self.n_channels):
             logged_in_only = t >= par.login_only_from[k]
-            if allowed >> k & 1 and (registered or not logged_in_only):
-                out.append(k)
+            if not allowed >> k & 1 or (logged_in_only and not registered):
+                continue
+            if usable >> k & 1:
+                out.append((k, True))
+            elif int(tb.wait_mask[period]) >> k & 1:
+                out.append((k, False))
         return out
 
-    def utility(self, customer, intent, k, failed_channel) -> float:
+    def utility(self, customer, intent, k, now, t, failed_channel, attempt) -> float:
         st, tb, par = self.st, self.tb, self.par
         u = tb.u0[st.segment[customer], intent, k] + tb.after[failed_channel + 1, k]
         if k == st.ok[customer]:
             u += par.success_bonus                 # worked last time
         if k == st.bad[customer]:
             u -= par.failure_penalty               # failed last time
+        if k == failed_channel:
+            u -= par.retry_penalty * attempt       # trying the same again, less willing each time
         if st.guided[customer]:
             u += tb.guided_bonus[k]                # an agent showed the way to self-service
+        if not now:                                # closed: wait for it to open
+            period = int(np.searchsorted(tb.breaks, t, side="right")) - 1
+            u += par.wait_utility + par.wait_per_hour * (tb.next_open[period, k] - t) / 3600.0
+        elif failed_channel == par.bot and k == par.handover_to:
+            u += par.handover_utility              # the bot offers to hand the matter over
         return u
 
     def choose(self, need, customer, intent, t, failed_channel, attempt) -> int:
-        """The channel with the highest utility + Gumbel noise, or GIVE_UP."""
+        """The option with the highest utility + Gumbel noise (a channel's code, ``WAIT`` +
+        its code to wait for it), or GIVE_UP."""
         if attempt >= self.par.max_attempts:
             return GIVE_UP
-        scored = {k: self.utility(customer, intent, k, failed_channel)
+        scored = {k if now else k + WAIT:
+                  self.utility(customer, intent, k, now, t, failed_channel, attempt)
                   + _gumbel(_draw(self.choice_key, need, attempt, k))
-                  for k in self.open_channels(customer, t)}
+                  for k, now in self.options(customer, t)}
         scored = {k: v for k, v in scored.items() if v > -math.inf}   # not offered to this need
-        best = max(scored, key=lambda k: (scored[k], -k)) if scored else GIVE_UP
+        best = max(scored, key=lambda k: (scored[k], -(k % WAIT))) if scored else GIVE_UP
         best_value = scored[best] if scored else -math.inf
         if attempt > 0 or best == GIVE_UP:         # never giving up before a first try
             give_up = (self.par.give_up_utility + self.par.give_up_per_attempt * attempt
@@ -170,15 +187,8 @@ def _walk(world: _World, rows: _Outputs, need, t, failed_channel, attempt, esc) 
             return
         if esc >= 0:
             rows.set_outcome(esc, ESCALATED)
-        if not par.is_digital[k]:
-            if par.lead_s[k] > 0:                  # booked: the call is at the booked time
-                t = _booked_time(t + par.lead_s[k], _draw(key, need, attempt, SLOT_BOOKING), k,
-                                 tb.breaks, tb.time_mask)
-                if t >= par.horizon_s:
-                    if esc >= rows.base_id:
-                        rows.set_outcome(esc, OPEN)
-                    return
-            rows.agent_request(k, need, attempt, esc, failed_channel, 0, t)
+        if k >= WAIT or not par.is_digital[k]:
+            _to_agent(rows, par, tb, key, k, need, attempt, esc, failed_channel, t)
             return
         day = min(int(t // DAY), tb.scale.shape[1] - 1)
         resolved, target, reason = world.settle_digital(k, need, attempt, intent,
@@ -193,14 +203,25 @@ def _walk(world: _World, rows: _Outputs, need, t, failed_channel, attempt, esc) 
                 rows.come_back(need, k, attempt + 1, t_end + delay)
             return
         st.bad[customer] = k
-        chat = par.handover_to
-        if k == par.bot and chat >= 0 and t_end < par.horizon_s \
-                and chat in world.open_channels(customer, t_end) \
-                and tb.u0[st.segment[customer], intent, chat] > -math.inf:
-            rows.set_outcome(rows.base_id + row, ESCALATED)
-            rows.agent_request(chat, need, attempt + 1, rows.base_id + row, k, 1, t_end)
-            return
         failed_channel, attempt, esc, t = k, attempt + 1, rows.base_id + row, t_end
+
+
+def _to_agent(rows: _Outputs, par, tb, key, k, need, attempt, esc, failed_channel, t) -> None:
+    """Hand the need to an agent channel: now, at the booked time (lead time ahead), or at the
+    channel's next opening (waiting); nothing if that is after the run (the matter stays
+    open). Chat right after a failed bot session is the bot's hand-over."""
+    waiting = k >= WAIT
+    k = k - WAIT if waiting else k
+    if waiting or par.lead_s[k] >= 0:
+        u = _draw(key, need, attempt, SLOT_BOOKING)
+        t = _booked_time(t, u, k, tb.breaks, tb.time_mask, par.wait_spread_s) if waiting \
+            else _booked_time(t + par.lead_s[k], u, k, tb.breaks, tb.time_mask, math.inf)
+        if t >= par.horizon_s:
+            if esc >= rows.base_id:
+                rows.set_outcome(esc, OPEN)
+            return
+    handed = int(not waiting and failed_channel == par.bot and k == par.handover_to)
+    rows.agent_request(k, need, attempt, esc, failed_channel, handed, t)
 
 
 def advance_reference(need_b, t_b, prev_b, attempt_b, esc_b, base_id, st, tb, par, key,

@@ -190,11 +190,26 @@ class Choice:
     ``+ guided_digital_bonus`` if k is digital and an agent has guided the customer
     ``+ after_failure[j][k]`` when the need just failed in channel j.
 
+    ``− retry_penalty_per_attempt × attempts so far`` if k is the channel that just
+    failed (trying again: calling again after abandoning the queue, a second go at
+    the portal — the willingness to try again falls with each attempt)
+    ``+ bot.<seamless|cold>_handover_utility`` for the bot's hand-over channel (chat)
+    right after a failed bot session, when it is open to the customer.
+
     "Give up" has ``give_up_utility + give_up_per_attempt × attempts so far``
     (never on the first attempt); after ``max_attempts`` the customer gives up.
     With ``appointment_like_phone`` a booked appointment shares the phone's
     segment, intent and complexity terms (it is a call, booked); its own
     ``channel_constant`` is the hurdle of booking.
+
+    When an agent channel is closed: a ``booked`` channel can still be booked
+    (the call is at a time in a later opening window); a ``live`` or
+    ``messaging`` channel (phone, chat) that will open again is offered as
+    *waiting for the opening*, with the channel's own utility
+    ``+ wait_for_opening_utility + wait_utility_per_hour × hours until it opens``
+    (the same random taste for the channel: a customer who likes calling likes
+    calling tomorrow); the contact then comes within the first
+    ``wait_spread_hours`` of the opening window.
     """
 
     channel_constant: dict[str, float] = field(default_factory=dict)
@@ -207,6 +222,10 @@ class Choice:
     max_attempts: int = field(default=5, metadata={"min": 1})
     appointment_like_phone: bool = True
     after_failure: dict[str, dict[str, float]] = field(default_factory=dict)
+    retry_penalty_per_attempt: float = field(default=0.3, metadata=_NONNEG)
+    wait_for_opening_utility: float = -0.5
+    wait_utility_per_hour: float = field(default=-0.02, metadata={"max": 0})
+    wait_spread_hours: float = field(default=2.0, metadata=_POS)
 
     def channel_problems(self, key: str, channels: tuple[str, ...]) -> list[str]:
         """Channel names in the choice model that are not among the scenario's ``channels``."""
@@ -232,14 +251,20 @@ class DigitalChannel:
 
 @dataclass(frozen=True, kw_only=True)
 class Bot(DigitalChannel):
-    """The chatbot. ``success`` is its containment. When not contained and the agent channel
-    ``handover_channel`` (chat) is open to the customer, ``handover`` passes the matter
-    there: ``seamless`` (context kept) or ``cold`` (the customer repeats it:
-    ``cold_extra_handle_seconds`` more); ``none`` leaves the customer to choose again."""
+    """The chatbot. ``success`` is its containment. A customer whose session is not
+    contained chooses what next (the choice model, :class:`Choice`); when the agent channel
+    ``handover_channel`` (chat) is open to the customer, one option is the bot's hand-over
+    there: ``seamless`` (context kept: ``seamless_handover_utility`` added to the channel's
+    utility) or ``cold`` (the customer repeats the matter: ``cold_handover_utility``, and
+    ``cold_extra_handle_seconds`` longer); ``none``: no hand-over, chat is an ordinary
+    option. The two utilities are equal by default: the customer is offered the hand-over
+    the same way and learns only in the chat whether the context came along."""
 
     handover: str = field(default="cold", metadata={"choices": ("seamless", "cold", "none")})
     handover_channel: str = "chat"
     cold_extra_handle_seconds: float = field(default=90.0, metadata=_NONNEG)
+    seamless_handover_utility: float = 2.5
+    cold_handover_utility: float = 2.5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -278,8 +303,10 @@ class Digital:
 
 @dataclass(frozen=True)
 class BotLever:
-    """A better chatbot: ``containment_gain`` is added to its success (containment)
-    for every intent, capped at 1 (``digital.bot.handover`` sets the hand-over)."""
+    """A better chatbot: ``containment_gain`` is added to its success (containment), on
+    average over needs; an intent's share of it is in proportion to its simplicity
+    (1 − complexity): a better bot learns the simple questions first. Capped at 1
+    (``digital.bot.handover`` sets the hand-over)."""
 
     containment_gain: float = field(default=0.0, metadata=_PROB)
 
@@ -287,7 +314,8 @@ class BotLever:
 @dataclass(frozen=True)
 class SupportSiteLever:
     """A better support site: ``found_answer_gain`` is added to its success
-    ("found an answer") for every intent, capped at 1."""
+    ("found an answer"), on average over needs, in proportion to each intent's
+    simplicity like :class:`BotLever`; capped at 1."""
 
     found_answer_gain: float = field(default=0.0, metadata=_PROB)
 

@@ -29,6 +29,8 @@ BOT, PORTAL, WEBSHOP, SUPPORT_SITE, API, USER_ADMIN = ("bot", "selfservice", "we
 LOGIN_CHANNELS = (PORTAL, USER_ADMIN)
 #: a failure in these digital channels passes the matter on: the agent contact is harder
 PASSING_ON = (BOT, PORTAL)
+#: kinds of agent channel a customer can wait for when closed (a booked one is booked)
+WAITABLE = ("live", "messaging")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class JourneyTables:
     tables: CoreTables
     p_back: np.ndarray             # [channel, intent] P(an answered matter comes back)
     esc_factor: np.ndarray         # [channel] handle-time factor of passed-on contacts
+    matter_factor: np.ndarray      # [channel, intent] handle-time factor of the matter
     cold_extra_s: float            # extra handle time of a cold bot hand-over
     guide_p: np.ndarray            # [channel] P(an agent guides the customer to self-service)
     guide_from: np.ndarray         # [channel] … from this time (s)
@@ -77,8 +80,10 @@ def _build(sc, horizon_s: float) -> JourneyTables:
     until = np.array([_seconds_from_start(sc.start_date, sc.channels[n].open_line_until)
                       if n in sc.channels else math.inf for n in reg.names])
     breaks, time_mask = _availability(sc, reg, offered, until, horizon_s)
+    book_mask, wait_mask, next_open = _openings(reg, breaks, time_mask)
     tables = CoreTables(u0=u0, after=after, guided_bonus=guided_bonus, breaks=breaks,
-                        time_mask=time_mask, cust_mask=_customer_masks(sc, reg),
+                        time_mask=time_mask, book_mask=book_mask, wait_mask=wait_mask,
+                        next_open=next_open, cust_mask=_customer_masks(sc, reg),
                         success=success, scale=scale,
                         login_fail=np.array([s.login_failure_probability
                                              for s in sc.customers.segments.values()]),
@@ -91,12 +96,21 @@ def _build(sc, horizon_s: float) -> JourneyTables:
     return JourneyTables(
         registry=reg, params=params, tables=tables, p_back=1.0 - fcr,
         esc_factor=np.array([c.escalated_handle_factor if c else 1.0 for c in per.values()]),
+        matter_factor=_matter_factor(sc, per, intents),
         cold_extra_s=(bot.cold_extra_handle_seconds
                       if bot is not None and bot.handover == "cold" else 0.0),
         guide_p=np.array([c.guidance_probability if c else 0.0 for c in per.values()]),
         guide_from=guide_from,
         guide_extra_s=np.array([c.guidance_extra_seconds if c else 0.0 for c in per.values()]),
     )
+
+
+def _matter_factor(sc, per: dict, intents: list[str]) -> np.ndarray:
+    """[channel, intent]: how much longer (shorter) an agent contact is for the intent's
+    complexity: 1 + the channel's ``handle.complexity_factor`` × (complexity − 0.5), ≥ 0.2."""
+    cx = np.array([sc.needs.intents[i].complexity for i in intents])
+    f = np.array([c.handle.complexity_factor if c else 0.0 for c in per.values()])
+    return np.maximum(1.0 + f[:, None] * (cx[None, :] - 0.5), 0.2)
 
 
 def _outcomes(sc, reg: Registry, digital: dict, intents: list[str]):
@@ -111,13 +125,25 @@ def _outcomes(sc, reg: Registry, digital: dict, intents: list[str]):
         session[k] = d.session_seconds
     for name, c in sc.channels.items():
         fcr[reg.code(name)] = [by_intent(c.first_contact_resolution, i, 1.0) for i in intents]
-    for name, gain in ((BOT, sc.bot.containment_gain),
-                       (SUPPORT_SITE, sc.support_site.found_answer_gain),
-                       (PORTAL, sc.guidance_campaign.portal_success_gain)):
+    simple = _simplicity_weights(sc, intents)
+    for name, gain, weights in ((BOT, sc.bot.containment_gain, simple),
+                                (SUPPORT_SITE, sc.support_site.found_answer_gain, simple),
+                                (PORTAL, sc.guidance_campaign.portal_success_gain, 1.0)):
         k = reg.code(name)
         if k in digital:
-            success[k] = np.minimum(success[k] + gain, 1.0)
+            success[k] = np.minimum(success[k] + gain * weights, 1.0)
     return success, fcr, session
+
+
+def _simplicity_weights(sc, intents: list[str]) -> np.ndarray:
+    """[intent]: how a better bot's or support site's gain falls on each intent — in
+    proportion to its simplicity (1 − complexity), scaled so that the gain averaged over
+    needs is the lever's figure: what a better bot or help content learns first are the
+    simple questions (seed 004: simple matters suit digital channels)."""
+    it = sc.needs.intents
+    simple = np.array([1.0 - it[i].complexity for i in intents])
+    mean = float(np.dot([it[i].share for i in intents], simple))
+    return simple / mean if mean > 0 else np.ones(len(intents))
 
 
 def _dated_events(sc, reg: Registry, digital: dict, horizon_s: float):
@@ -183,6 +209,23 @@ def _availability(sc, reg: Registry, offered: set, until: np.ndarray, horizon_s:
     return breaks, np.array(masks, dtype=np.int64)
 
 
+def _openings(reg: Registry, breaks: np.ndarray, time_mask: np.ndarray):
+    """From each break: the booked channels that can be booked (they open again later), the
+    closed channels of a waitable kind that open again later (bit masks), and when each
+    channel opens next ([break, channel] s; inf: never)."""
+    n, n_ch = len(breaks), len(reg)
+    next_open = np.full((n, n_ch), np.inf)
+    for i in range(n - 2, -1, -1):
+        opens = time_mask[i + 1] & ~time_mask[i]
+        for k in range(n_ch):
+            next_open[i, k] = breaks[i + 1] if (opens >> k) & 1 else next_open[i + 1, k]
+    later = (next_open < np.inf) @ (1 << np.arange(n_ch, dtype=np.int64))
+    booked = sum(1 << k for k, kind in enumerate(reg.kinds) if kind == "booked")
+    waitable = sum(1 << k for k, kind in enumerate(reg.kinds) if kind in WAITABLE)
+    return (later & booked).astype(np.int64), (later & waitable & ~time_mask).astype(np.int64), \
+        next_open
+
+
 def _customer_masks(sc, reg: Registry) -> np.ndarray:
     """Channels a customer may use, by [registered × 2 + has API]: the portal's channels and
     registered-only agent channels need registration; the API needs an integration."""
@@ -203,6 +246,9 @@ def _params(sc, reg: Registry, digital: dict, horizon_s: float) -> CoreParams:
         hard = portal.hard_to_use_weight / total if total > 0 else 1.0
     target = bot.handover_channel if bot is not None else None
     handover = bot is not None and bot.handover != "none" and target in sc.channels
+    handover_u = 0.0 if not handover else (bot.seamless_handover_utility
+                                           if bot.handover == "seamless"
+                                           else bot.cold_handover_utility)
     per = [sc.channels.get(n) for n in reg.names]
     login_only = np.array([_seconds_from_start(sc.start_date, c.logged_in_only_from)
                            if c is not None else math.inf for c in per])
@@ -213,10 +259,14 @@ def _params(sc, reg: Registry, digital: dict, horizon_s: float) -> CoreParams:
         webshop_target_share=webshop.target_product_share if webshop else 1.0,
         hard_to_use_share=hard, return_delay_s=sc.needs.return_delay_hours * HOUR,
         horizon_s=float(horizon_s),
+        retry_penalty=float(ch.retry_penalty_per_attempt),
+        wait_utility=float(ch.wait_for_opening_utility),
+        wait_per_hour=float(ch.wait_utility_per_hour), wait_spread_s=ch.wait_spread_hours * HOUR,
         bot=reg.code(BOT), handover_to=reg.code(target) if handover else -1,
+        handover_utility=float(handover_u),
         webshop=reg.code(WEBSHOP), portal=reg.code(PORTAL),
         passed_on=np.array([n in PASSING_ON for n in reg.names], dtype=np.int8),
-        lead_s=np.array([c.lead_time_hours * HOUR if c is not None and k == "booked" else 0.0
+        lead_s=np.array([c.lead_time_hours * HOUR if c is not None and k == "booked" else -1.0
                          for c, k in zip(per, reg.kinds)]),
         login_only_from=login_only,
         login_only_first=float(login_only.min(initial=math.inf)),

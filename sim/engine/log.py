@@ -124,12 +124,15 @@ class ContactLog:
     def __len__(self) -> int:
         return len(self.arrival)
 
-    def columns(self, need_customer=None, need_intent=None, customer_segment=None) -> dict:
+    def columns(self, need_customer=None, need_intent=None, customer_segment=None,
+                need_time=None) -> dict:
         """The log as numpy arrays (copies), under their record names, plus ``contact_id``.
 
         ``need_customer`` / ``need_intent`` (per journey need) and
         ``customer_segment`` give ``customer_id``, ``intent_code`` and
-        ``segment_code``; -1 for needs outside them.
+        ``segment_code``; -1 for needs outside them. ``need_time`` (per journey need, s)
+        gives ``need_arrival_s``, when the need arose (before any waiting for an opening
+        or a booked call); outside journeys the first contact's arrival.
         """
         n = len(self)
         cols = {"contact_id": np.arange(n, dtype=np.int64)}
@@ -139,6 +142,7 @@ class ContactLog:
         cols["customer_id"] = _lookup(need_customer, need)
         cols["intent_code"] = _lookup(need_intent, need).astype(np.int8)
         cols["segment_code"] = _lookup(customer_segment, cols["customer_id"]).astype(np.int8)
+        cols["need_arrival_s"] = _need_arrival(need_time, need, cols["arrival_s"])
         for key, values in (("target_product", self.target_product), ("reason_code", self.reason)):
             arr = np.full(n, NONE, dtype=np.int8)
             if values:
@@ -148,6 +152,20 @@ class ContactLog:
         guided[np.fromiter(self.guided, np.int64, len(self.guided))] = 1
         cols["guided"] = guided
         return cols
+
+
+def _need_arrival(need_time, need: np.ndarray, arrival: np.ndarray) -> np.ndarray:
+    """When each contact's need arose: ``need_time[need]`` for journey needs, else the
+    earliest arrival of the need's contacts."""
+    out = np.empty(len(need))
+    if len(need):
+        first = np.full(int(need.max()) + 1, np.inf)
+        np.minimum.at(first, need, arrival)
+        out[:] = first[need]
+    if need_time is not None and len(need_time):
+        ok = need < len(need_time)
+        out[ok] = np.asarray(need_time)[need[ok]]
+    return out
 
 
 def _lookup(table, index: np.ndarray) -> np.ndarray:

@@ -144,7 +144,7 @@ def _records(scenario: Scenario, replication: int, horizon: float, log: ContactL
         replication=replication,
         horizon_seconds=horizon,
         contacts=log.columns(*((journeys.st.need_customer, journeys.st.need_intent,
-                                journeys.st.segment) if journeys else ())),
+                                journeys.st.segment, journeys.need_t) if journeys else ())),
         channels=reg.names,
         channel_kinds=reg.kinds,
         pools=tuple(pools),

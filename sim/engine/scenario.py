@@ -70,6 +70,13 @@ class HandleTime:
 
     ``exponential`` (mean), ``lognormal`` (mean and coefficient of variation
     ``cv`` = sd / mean) or ``fixed`` (always the mean). Seconds.
+
+    In customer journeys the matter sets the length too: a contact about an intent of
+    complexity c (0 … 1, ``needs.intents.<name>.complexity``) takes
+    ``1 + complexity_factor × (c − 0.5)`` times the drawn time (at least 0.2 times), so
+    ``mean_seconds`` is the mean of a matter of middle complexity reached directly; the
+    path adds to it (``escalated_handle_factor``, a cold hand-over's extra seconds, an
+    agent's guidance).
     """
 
     mean_seconds: float = field(default=300.0, metadata=_POS)
@@ -77,6 +84,7 @@ class HandleTime:
         default="exponential", metadata={"choices": ("exponential", "lognormal", "fixed")}
     )
     cv: float = field(default=1.0, metadata=_POS)
+    complexity_factor: float = field(default=0.0, metadata=_NONNEG)
 
 
 @dataclass(frozen=True)
@@ -163,7 +171,8 @@ class AgentChannel:
     customer journeys send). ``patience_seconds`` is the mean of an
     exponential patience (``null`` = never abandons). A caller who abandons
     redials with ``redial_probability`` after an exponential delay of mean
-    ``redial_delay_seconds``. ``priority_shares[k]`` is the share of contacts
+    ``redial_delay_seconds`` (single queues; in customer journeys calling again is the
+    customer's choice, :class:`sim.engine.journey_spec.Choice`). ``priority_shares[k]`` is the share of contacts
     in priority class k (0 = served first; FCFS within a class).
     ``answer_target_seconds`` is the service-level target: answered within
     this wait (a ``backlog`` channel: completed within this due time).
@@ -358,6 +367,11 @@ class Scenario:
         for iname, it in self.needs.intents.items():
             out += channel_key_problems(it.channel_utility,
                                         f"{key}.needs.intents.{iname}.channel_utility", names)
+        out += [f"{key}.channels.{n}.redial_probability = {c.redial_probability:g}: in customer "
+                f"journeys calling again is the customer's choice; allowed: 0 (set "
+                f"{key}.choice.after_failure.{n}.{n}, the utility of trying {n} again after "
+                f"abandoning it, and {key}.choice.retry_penalty_per_attempt)"
+                for n, c in self.channels.items() if c.redial_probability > 0]
         per_intent = [(f"channels.{n}.first_contact_resolution", c.first_contact_resolution)
                       for n, c in self.channels.items()]
         for dname in ("support_site", "bot", "selfservice", "webshop", "api", "user_admin"):
