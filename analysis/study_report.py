@@ -44,7 +44,7 @@ import yaml
 from .guard import BadInput, folder_problem, run_command
 from .report_model import Cell, Report, Section, Table, channel_label
 from .runio import KPIS_FILE
-from .sources import SEEDS, SOURCES
+from .sources import DOCUMENTS, SEEDS_FOLDER, SOURCES, cite
 from .study import (
     COMPANY_METRIC,
     TARGET,
@@ -671,7 +671,7 @@ def calibration_blocks(study: Study) -> list:
              f"strengths of the 2021 mechanisms ({len(rows)} parameters of scenario "
              f"{spec['scenario']}) are fitted so that the simulated change from "
              f"{spec['reference']} to {spec['scenario']} reproduces the published 2020 → 2021 "
-             f"contact volumes ({SEEDS['000']}, ch. 3.3): {targets}. The fit is "
+             f"contact volumes ({cite('000', where='ch. 3.3')}): {targets}. The fit is "
              f"{fit}.")
     if carried is not None:
         intro += (" The base of this study carries the fit." if carried else
@@ -681,9 +681,23 @@ def calibration_blocks(study: Study) -> list:
 
 
 def sources_table() -> Table:
+    """Each figure and its source (author and year, where in it, the reference number)."""
     rows = [[Cell(what), Cell(src)] for what, src in SOURCES]
-    return Table("sources", "The source of each figure (seed files: the source documents, "
-                 "in Finnish).", ["figure", "source"], rows, [""] * len(rows))
+    return Table("sources", "The source of each figure: author and year of the document, "
+                 "where in it, and its number in the references below.",
+                 ["figure", "source"], rows, [""] * len(rows))
+
+
+def references_blocks() -> list:
+    """The source documents as a reader cites them (a paragraph each), then their files as a
+    footnote."""
+    docs = sorted(DOCUMENTS.values(), key=lambda d: d.number)
+    files = "; ".join(f"[{d.number}] {d.file}" for d in docs)
+    return (["References (the source documents, in Finnish; titles glossed in English in "
+             "brackets; n.d. and unknown where a document does not say):"]
+            + [f"[{d.number}] {d.reference}" for d in docs]
+            + [f"Note: the documents are stored as the seed files of the domain "
+               f"({SEEDS_FOLDER}): {files}."])
 
 
 def build_report(study: Study, charts: bool = True) -> Report:
@@ -698,7 +712,7 @@ def build_report(study: Study, charts: bool = True) -> Report:
                                                 service_table(study)]))
     sections.append(Section("assumptions", "Assumptions",
                             scenario_diffs(study) + calibration_blocks(study)
-                            + [sources_table()]))
+                            + [sources_table()] + references_blocks()))
     n = len(study.summary)
     subtitle = (f"Study {study.dir.name}: {n} scenario run{'s' if n != 1 else ''} against the "
                 f"base {study.base}; the company's target is {pct(TARGET, 0)} digital.")
