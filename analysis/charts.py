@@ -25,7 +25,7 @@ from .kpis import mean_ci  # noqa: E402
 from .report_model import Chart, channel_label  # noqa: E402
 from .study import COMPANY_METRIC, TARGET  # noqa: E402
 
-__all__ = ["all_charts", "pareto_front", "levers"]
+__all__ = ["all_charts", "pareto_front", "levers", "cost_impact"]
 
 STYLE = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7,
          "hatch.linewidth": 0.6, "svg.hashsalt": "ccsim", "svg.fonttype": "path",
@@ -221,6 +221,60 @@ def cost_frontier(study):
                   "Left by the company metric, right by the share of needs resolved digitally.")
 
 
+def _impact_points(study):
+    """(labels, x, x CI, {y key: (y, y CI)}) of every point but the base: agent cost saved
+    against the base (thousand EUR/year) and the paired change in what customers pay."""
+    base = study.base_row
+    rows = [(p, r) for p, r in study.rows() if base is None or p != base["point"]]
+    labels = [study.labels[p] for p, _ in rows]
+    x = -np.array([_get(r, "agent_cost_eur_diff") for _, r in rows]) / 1e3
+    xe = np.nan_to_num(np.array([_get(r, "agent_cost_eur_diff_ci95") for _, r in rows]) / 1e3)
+    ys = {}
+    for key, scale in (("revenue_at_risk_eur", 1e-3), ("unresolved_needs", 1.0)):
+        ys[key] = (np.array([_get(r, f"{key}_diff") for _, r in rows]) * scale,
+                   np.nan_to_num(np.array([_get(r, f"{key}_diff_ci95") for _, r in rows])
+                                 * scale))
+    return labels, x, xe, ys
+
+
+def cost_impact(study):
+    """Agent cost saved against what customers pay for it, one point per scenario."""
+    labels, x, xe, ys = _impact_points(study)
+    fig = Figure(figsize=(WIDTH, 3.4 + 0.14 * min(len(labels), 30) / 3 * 1.2),
+                 layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True)
+    names = {"revenue_at_risk_eur": "change in revenue at risk\n(thousand EUR/year)",
+             "unresolved_needs": "change in unresolved needs\n(needs/year)"}
+    for ax, (key, (y, ye)) in zip(axes, ys.items()):
+        ok = np.isfinite(x) & np.isfinite(y)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.axvline(0, color="black", linewidth=0.8)
+        if ok.any():
+            ax.errorbar(x[ok], y[ok], xerr=xe[ok], yerr=ye[ok], fmt="none", ecolor="#777777",
+                        linewidth=0.7)
+            ax.scatter(x[ok], y[ok], marker="o", s=26, facecolor="white", edgecolor="black",
+                       zorder=3)
+            for i in np.flatnonzero(ok)[:30]:
+                ax.annotate(str(i + 1), (x[i], y[i]), xytext=(3, 3),
+                            textcoords="offset points", fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "no paired difference against the base"
+                    + (" (no customer segments)" if key == "revenue_at_risk_eur" else ""),
+                    transform=ax.transAxes, ha="center", fontsize=7)
+        ax.set_ylabel(names[key])
+        ax.set_xlabel("agent cost saved against the base\n(thousand EUR/year)")
+    shown = range(min(len(labels), 30))
+    key = [Line2D([], [], linestyle="none") for _ in shown]
+    fig.legend(key, [f"{i + 1}  {labels[i]}" for i in shown], loc="outside lower center",
+               ncol=3, frameon=False, handlelength=0, handletextpad=0, columnspacing=2.5)
+    return _chart(fig, "cost-impact", "Agent cost saved against what customers pay",
+                  "Each numbered point is a scenario against the base (paired differences with "
+                  "95 % CIs; the key below names them): right of zero it saves agent cost, "
+                  "above zero customers pay for it — more revenue at risk (left: annual value "
+                  "× the probability of leaving after an unresolved need or a poor "
+                  "experience) and more needs left unresolved (right).")
+
+
 def _full_months(frame):
     """Months with at least a fifth of a typical month's needs (a run's partial last month,
     e.g. the year's final day spilling into January, is left out)."""
@@ -376,4 +430,5 @@ def tornado(study):
 def all_charts(study) -> list:
     with matplotlib.rc_context(STYLE):
         return [channel_mix(study), metric_trap(study), cost_frontier(study),
-                monthly_trajectories(study), service_levels(study), tornado(study)]
+                cost_impact(study), monthly_trajectories(study), service_levels(study),
+                tornado(study)]

@@ -24,11 +24,18 @@ A log's channels are the built-in ten (:mod:`sim.engine.channels`) and any named
 * double-counted contacts = rows of ``double_count_channels`` (service_request,
   counted as digital and as manual) + bot rows escalated to a chat row;
 * repeat calls per caller = phone rows after the first phone row of the same
-  need (redials, calling again about the same matter) / customers who called.
+  need (redials, calling again about the same matter) / customers who called;
+* what customers pay (:mod:`analysis.impact`): the unresolved share, customers with an
+  unresolved need, the time to resolution (mean and 90th percentile, hours), contacts per
+  resolved need and the revenue at risk (NaN without the scenario's segment values).
+
+:func:`agent_volumes` counts each agent channel's contacts offered (reached the queue)
+and answered, beside the published :func:`volumes`.
 
 :func:`monthly_table` gives the volumes and these metrics per calendar month
 (by the start of each contact), and the mean handle time of answered calls
-when the log has ``handle_s`` (simulated logs do).
+when the log has ``handle_s`` (simulated logs do). Revenue at risk is a yearly figure
+(whether a customer leaves after the year's experience) and has no monthly value.
 """
 
 from __future__ import annotations
@@ -49,17 +56,22 @@ import pandas as pd
 from sim.engine.channels import BUILTIN, BUILTIN_KINDS, DIGITAL
 from sim.engine.validate import from_dict
 
+from .impact import IMPACT_KEYS, REVENUE_KEY, ImpactInputs, customer_impact
+
 __all__ = ["LOG_COLUMNS", "LOG_OUTCOMES", "MetricDefinitions", "LogError", "read_contact_log",
-           "validate_log", "log_metrics", "volumes", "monthly_table", "METRIC_KEYS",
-           "load_definitions"]
+           "validate_log", "log_metrics", "volumes", "agent_volumes", "monthly_table",
+           "METRIC_KEYS", "load_definitions", "need_order"]
 
 LOG_COLUMNS = ("contact_id", "need_id", "customer_id", "channel", "start", "outcome",
                "escalated_from", "target_product")
 #: Outcomes of a contact log; ``open`` (still waiting when a simulated run ended) is ccsim's own.
 LOG_OUTCOMES = ("resolved", "escalated", "abandoned", "failed", "open")
+#: The metrics a log alone gives (also per month, and as calibration targets); a run's
+#: metrics also have ``revenue_at_risk_eur``, which needs its scenario's segment values.
 METRIC_KEYS = ("needs", "unresolved_needs", "manual_contacts", "double_counted_contacts",
                "online_share_of_contacts", "online_self_service_share",
-               "digital_resolution_share", "contacts_per_need", "repeat_calls_per_caller")
+               "digital_resolution_share", "contacts_per_need", "repeat_calls_per_caller",
+               *(k for k in IMPACT_KEYS if k != REVENUE_KEY))
 
 
 @dataclass(frozen=True)
@@ -406,19 +418,31 @@ def _order_codes(col: pd.Series) -> np.ndarray:
     return pd.factorize(col, sort=True)[0]
 
 
-def _last_rows(df: pd.DataFrame) -> np.ndarray:
-    """Row positions of each need's last contact (latest start, then highest contact id)."""
+def need_order(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions sorted by need, then start, then contact id; and the positions in that
+    order where each need's rows begin."""
     need = _order_codes(df["need_id"])
     order = np.lexsort((_order_codes(df["contact_id"]), _order_codes(df["start"]), need))
     need = need[order]
-    return order[np.r_[need[1:] != need[:-1], True]] if len(order) else order
+    starts = np.flatnonzero(np.r_[True, need[1:] != need[:-1]]) if len(order) else \
+        np.zeros(0, dtype=np.int64)
+    return order, starts
 
 
-def log_metrics(df: pd.DataFrame, d: MetricDefinitions | None = None) -> dict:
-    """The metrics of one validated log (one replication); see the module docstring."""
+def _last_rows(order: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Row positions of each need's last contact (latest start, then highest contact id)."""
+    return order[np.r_[starts[1:], len(order)] - 1] if len(order) else order
+
+
+def log_metrics(df: pd.DataFrame, d: MetricDefinitions | None = None,
+                impact: ImpactInputs | None = None) -> dict:
+    """The metrics of one validated log (one replication); see the module docstring and
+    :mod:`analysis.impact` (``impact``: the scenario's segment values and hand-over; without
+    them ``revenue_at_risk_eur`` is NaN)."""
     d = d or MetricDefinitions()
     p = _parts(df, d)
-    last = _last_rows(df)
+    order, starts = need_order(df)
+    last = _last_rows(order, starts)
     needs = len(last)
     resolved = (df["outcome"].take(last) == "resolved").to_numpy()
     resolving_channel = df["channel"].take(last)[resolved]
@@ -436,6 +460,7 @@ def log_metrics(df: pd.DataFrame, d: MetricDefinitions | None = None) -> dict:
             int(resolving_channel.isin(d.digital_resolution_channels).sum()), int(resolved.sum())),
         "contacts_per_need": _ratio(len(df), needs),
         "repeat_calls_per_caller": _repeat_calls_per_caller(df),
+        **customer_impact(df, order, starts, impact),
     }
 
 
@@ -448,20 +473,23 @@ def _repeat_calls_per_caller(df: pd.DataFrame) -> float:
 
 def monthly_table(df: pd.DataFrame, d: MetricDefinitions | None = None) -> pd.DataFrame:
     """One row per calendar month (``month`` as YYYY-MM, by contact start): the
-    volumes (``<channel>_contacts``, counted as :func:`volumes`), the metrics of
-    :func:`log_metrics` over that month's contacts, and ``phone_handle_mean_s``
+    volumes (``<channel>_contacts``, counted as :func:`volumes`; ``<channel>_offered`` and
+    ``_answered`` of :func:`agent_volumes`), the metrics of :func:`log_metrics` over that
+    month's contacts (:data:`METRIC_KEYS`: not revenue at risk), and ``phone_handle_mean_s``
     (mean handle time of answered calls) when the log has ``handle_s``."""
     rows = []
     names = log_channels(df)
     if df.empty:                  # a run without contacts: no month, but the same columns
-        columns = ["month", *(f"{k}_contacts" for k in names), *METRIC_KEYS]
+        columns = ["month", *(f"{k}_contacts" for k in names), *agent_volumes(df, names),
+                   *METRIC_KEYS]
         return pd.DataFrame(columns=columns + (["phone_handle_mean_s"]
                                                if "handle_s" in df.columns else []))
     month = df["start"].dt.year * 100 + df["start"].dt.month      # strftime costs 0.9 s a year
     for m, g in df.groupby(month, sort=True):
         row = {"month": f"{m // 100:04d}-{m % 100:02d}"}
         row.update({f"{k}_contacts": v for k, v in volumes(g, names).items()})
-        row.update(log_metrics(g, d))
+        row.update(agent_volumes(g, names))
+        row.update({k: v for k, v in log_metrics(g, d).items() if k in METRIC_KEYS})
         if "handle_s" in g.columns:
             answered = g.loc[(g["channel"] == "phone") & g["handle_s"].notna(), "handle_s"]
             row["phone_handle_mean_s"] = float(answered.mean()) if len(answered) else math.nan
@@ -493,6 +521,25 @@ def volumes(df: pd.DataFrame, channels: tuple[str, ...] | None = None) -> dict:
         elif name == "webshop":
             m &= resolved & target
         out[name] = int(m.sum())
+    return out
+
+
+def agent_volumes(df: pd.DataFrame, channels: tuple[str, ...] | None = None) -> dict:
+    """Per agent channel (every channel but the built-in digital ones): ``<channel>_offered``,
+    its contacts that reached the agents' queue (all rows but those that found the channel
+    closed, outcome ``failed``), and ``<channel>_answered``, those an agent answered (a
+    backlog: handled); the latter only when the log has ``answer_s`` (simulated logs do).
+    The same counts as ``channels.<channel>.offered`` / ``answered`` of ``kpis.json``.
+    ``channels``: which (default: :func:`log_channels`)."""
+    agent = [c for c in channels or log_channels(df) if BUILTIN_KINDS.get(c) != DIGITAL]
+    ch, failed = df["channel"], (df["outcome"] == "failed").to_numpy()
+    answered = df["answer_s"].notna().to_numpy() if "answer_s" in df.columns else None
+    out = {}
+    for name in agent:
+        offered = (ch == name).to_numpy() & ~failed
+        out[f"{name}_offered"] = int(offered.sum())
+        if answered is not None:
+            out[f"{name}_answered"] = int((offered & answered).sum())
     return out
 
 
@@ -557,7 +604,7 @@ def _main(argv: list[str] | None) -> int:
         raise BadInput(str(exc)) from None
     if "replication" in df.columns and df["replication"].nunique() > 1:
         per = [log_metrics(g, defs) for _, g in df.groupby("replication")]
-        result = {k: float(np.mean([m[k] for m in per])) for k in METRIC_KEYS}
+        result = {k: float(np.mean([m[k] for m in per])) for k in per[0]}
         result["replications"] = len(per)
     else:
         result = log_metrics(df, defs)

@@ -2,7 +2,8 @@
 
 ``python -m analysis.report DIR`` reads each ``DIR/**/kpis.json`` with its
 ``scenario.yaml`` and writes ``DIR/report.md``: per run the agent channels'
-KPIs with 95 % CIs, agent hours and cost, and for one-queue scenarios the
+KPIs with 95 % CIs, agent hours and cost next to unresolved needs and revenue at
+risk, and for one-queue scenarios the
 Erlang C / Erlang A figures beside the simulated ones. Runs without
 ``kpis.json`` are listed as incomplete.
 """
@@ -42,17 +43,28 @@ METRIC_ROWS = [
     ("unresolved_needs", "unresolved needs", "{:,.0f}"),
     ("contacts_per_need", "contacts per need", "{:.2f}"),
     ("cost_per_need_eur", "agent cost per need (EUR)", "{:.2f}"),
+    ("unresolved_share", "unresolved share of needs", "{:.1%}"),
+    ("customers_with_unresolved", "customers with an unresolved need", "{:,.0f}"),
+    ("resolution_hours_mean", "time to resolution, mean (h)", "{:.1f}"),
+    ("resolution_hours_p90", "time to resolution, 90th percentile (h)", "{:.1f}"),
+    ("contacts_per_resolved_need", "contacts per resolved need", "{:.2f}"),
+    ("revenue_at_risk_eur", "revenue at risk (EUR)", "{:,.0f}"),
 ]
 
 
 def _cell(block: dict, key: str, fmt: str) -> str:
     value, half = block.get(key), block.get(f"{key}_ci")
-    if value is None:
+    if value is None or value != value:          # missing, or NaN: nothing to show
         return "–"
     text = fmt.format(value)
-    if half is not None and half > 0:
+    if half is not None and half == half and half > 0:
         text += " ± " + fmt.format(half).rstrip("%") + ("%" if fmt.endswith("%}") else "")
     return text
+
+
+def _revenue(m: dict) -> str:
+    text = _cell(m, "revenue_at_risk_eur", "{:,.0f}")
+    return "– (no customer segments)" if text == "–" else f"{text} EUR"
 
 
 def _theory_row(scenario: dict) -> list[str] | None:
@@ -85,9 +97,11 @@ def _run_section(run_dir: Path, root: Path) -> list[str]:
     if theory:
         lines.append("| " + " | ".join(theory) + " |")
     t = kpis["totals"]
-    lines += ["", f"Staffed agent hours: {_cell(t, 'agent_hours', '{:,.0f}')}; "
-              f"agent cost: {_cell(t, 'agent_cost_eur', '{:,.0f}')} EUR.", ""]
     m, v = kpis.get("metrics"), kpis.get("volumes") or {}
+    lines += ["", f"Staffed agent hours: {_cell(t, 'agent_hours', '{:,.0f}')}; "
+              f"agent cost: {_cell(t, 'agent_cost_eur', '{:,.0f}')} EUR; "
+              f"unresolved needs: {_cell(m or {}, 'unresolved_needs', '{:,.0f}')}; "
+              f"revenue at risk: {_revenue(m or {})}.", ""]
     if m and any(v.get(ch) for ch in ("bot", "selfservice", "support_site", "webshop")):
         lines += ["The metric trap, side by side (contact log; seed 000's definitions):", "",
                   "| metric | value |", "|---|---|"]
@@ -101,7 +115,9 @@ STUDY_COLUMNS = [("online_share_of_contacts", "company metric", "{:.1%}", "{:+.2
                  ("online_self_service_share", "thesis metric", "{:.1%}", "{:+.2f} pp", 100),
                  ("digital_resolution_share", "digital resolution", "{:.1%}", "{:+.2f} pp", 100),
                  ("manual_contacts", "manual contacts", "{:,.0f}", "{:+,.0f}", 1),
-                 ("agent_cost_eur", "agent cost (EUR)", "{:,.0f}", "{:+,.0f}", 1)]
+                 ("agent_cost_eur", "agent cost (EUR)", "{:,.0f}", "{:+,.0f}", 1),
+                 ("unresolved_needs", "unresolved needs", "{:,.0f}", "{:+,.0f}", 1),
+                 ("revenue_at_risk_eur", "revenue at risk (EUR)", "{:,.0f}", "{:+,.0f}", 1)]
 
 
 def _study_section(root: Path) -> list[str]:

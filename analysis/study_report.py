@@ -7,10 +7,13 @@ no scripts, no network requests — and ``report.pdf`` with the same sections:
 
 1. **Executive summary**: which scenarios reach the 80 % target by the
    company metric and by the digital resolution share, at what agent cost and
-   service level against the base, with confidence — the answer first;
+   service level against the base — and, for every scenario named, what customers
+   pay for the saving (unresolved needs, revenue at risk) — with confidence: the
+   answer first;
 2. **Charts** (grey-print readable, units on every axis);
 3. **Tables**: headline metrics with 95 % CIs and the paired difference to
-   the base; cost and service levels; replications and run time;
+   the base; cost next to unresolved needs and revenue at risk, and service levels;
+   replications and run time;
 4. **Assumptions**: each scenario's diff against the base in words and
    values, the calibration fit of company X, and the source of each figure.
 
@@ -41,7 +44,7 @@ import yaml
 from .guard import BadInput, folder_problem, run_command
 from .report_model import Cell, Report, Section, Table, channel_label
 from .runio import KPIS_FILE
-from .sources import SEEDS, SOURCES
+from .sources import DOCUMENTS, SEEDS_FOLDER, SOURCES, cite
 from .study import (
     COMPANY_METRIC,
     TARGET,
@@ -54,6 +57,11 @@ from .study import (
 __all__ = ["Study", "load_study",
            "build_report", "write_report", "main"]
 
+REVENUE = "revenue_at_risk_eur"
+#: how the report explains revenue at risk (analysis/impact.py)
+REVENUE_DEFINITION = ("each customer's annual value × the probability of leaving after an "
+                      "unresolved need or a poor experience, assumptions of the scenario's "
+                      "segments")
 METRICS = {"online_share_of_contacts": "company metric",
            "online_self_service_share": "thesis metric",
            "digital_resolution_share": "digital resolution",
@@ -319,15 +327,54 @@ def _service_phrase(study: Study, row) -> str:
     return ", ".join(parts) if parts else "no agent channel with contacts"
 
 
-def executive_summary(study: Study) -> list[str]:
-    """The answer to the 80 % question first, then cost, service, the trap and confidence."""
-    s = study.summary
-    if s.empty:
-        return ["No run of this study has finished yet, so there is no answer to the 80 % "
-                "question; the runs still missing are listed below."]
-    lab = study.labels
+def _change(d, h, unit: str = "") -> str:
+    """'by 1,234 ± 56 EUR' for a paired difference (its size; the verb says the sign)."""
+    return f"by {_ci(count(abs(d)), h, count)}{unit}"
+
+
+def _sign(v) -> int:
+    return int(v > 0) - int(v < 0)
+
+
+def _rel(d, base_value) -> str:
+    """' (+3.1 %)': a difference relative to the base value ('' when there is none)."""
+    if _nan(d) or _nan(base_value) or not base_value:
+        return ""
+    return f" ({pp(d / base_value).replace(' pp', ' %')})"
+
+
+def impact_phrase(study: Study, row, relative_cost: bool = False) -> str:
+    """What a scenario saves in agent cost and what customers pay for it, against the base:
+    'saves 120,000 ± 4,000 EUR of agent cost a year, while unresolved needs rise by 1,200
+    ± 90 (+3.1 %) and revenue at risk by 85,000 ± 9,000 EUR a year'."""
+    base = study.base_row
+    d, ud, rd = (row.get(f"{k}_diff") for k in ("agent_cost_eur", "unresolved_needs", REVENUE))
+    if _nan(d) or _nan(ud):
+        return "has no paired difference against the base (its runs have other seeds)"
+    h = row.get("agent_cost_eur_diff_ci95")
+    cost = ("leaves agent cost unchanged" if d == 0 else
+            f"{'saves' if d < 0 else 'adds'} {_change(d, h)[3:]} EUR of agent cost a year"
+            + (_rel(d, base["agent_cost_eur"]) if relative_cost else ""))
+    verb = {-1: "fall", 0: "stay the same", 1: "rise"}[_sign(ud)]
+    unresolved = f"unresolved needs {verb}" + ("" if ud == 0 else (
+        f" {_change(ud, row.get('unresolved_needs_diff_ci95'))}"
+        + _rel(ud, base["unresolved_needs"])))
+    if _nan(rd):
+        revenue = "revenue at risk is not known (the scenario has no customer segments)"
+    else:
+        same = _sign(rd) == _sign(ud) != 0
+        rverb = "" if same else {-1: " falls", 0: " stays the same", 1: " rises"}[_sign(rd)]
+        revenue = f"revenue at risk{rverb}" + ("" if rd == 0 else (
+            f" {_change(rd, row.get(f'{REVENUE}_diff_ci95'), ' EUR a year')}"))
+    return f"{cost}, while {unresolved} and {revenue}"
+
+
+def _reach_sentences(study: Study) -> tuple[list[str], list[str], str]:
+    """The answer to the 80 % question (company metric, then digital resolution), the
+    points these two sentences name, and the point the summary goes on with (the first
+    reaching the target, else the highest)."""
+    s, lab = study.summary, study.labels
     n = len(s)
-    reps = sorted(set(int(r) for r in s["replications"]))
     reach = {r["point"]: _reach_value(r[COMPANY_METRIC], r.get(f"{COMPANY_METRIC}_ci95"))
              for _, r in s.iterrows()}
     yes = [p for p in s["point"] if reach[p] == "yes"]
@@ -364,37 +411,65 @@ def executive_summary(study: Study) -> list[str]:
     else:
         second = (f"By the share of needs actually resolved digitally, none reaches 80 %: the "
                   f"highest is {lab[dbest['point']]} at {pct(dbest[dr])}.")
-    text = [first, second]
+    shown = _NAMES_SHOWN
+    named = ((yes[:shown] if yes else [best["point"]]) + maybe[:shown]
+             + (dr_yes[:shown] if dr_yes else [dbest["point"]]))
+    return [first, second], named, (yes[0] if yes else best["point"])
+
+
+_NAMES_SHOWN = 3       # scenarios a list of the summary names (the rest are counted)
+
+
+def _cost_sentences(study: Study, pick) -> list[str]:
+    """The picked scenario's agent cost against the base, what customers pay for it, its
+    service levels and FTE; then the metric trap in numbers."""
+    base, lab = study.base_row, study.labels
+    text = [f"Against the base {lab[base['point']]} ({count(base['agent_cost_eur'])} EUR of "
+            f"agent cost a year), {lab[pick['point']]} "
+            f"{impact_phrase(study, pick, relative_cost=True)}; "
+            f"{_staffing_phrase(study)}, with service levels {_service_phrase(study, pick)}."]
+    if "fte_diff" in pick and not _nan(pick["fte_diff"]):
+        fte = _ci(f"{pick['fte_diff']:+.1f}", pick.get("fte_diff_ci95"), _fte)
+        text[-1] = text[-1][:-1] + (f"; that is {fte} full-time agents "
+                                    f"({_fte(pick['fte'])} against {_fte(base['fte'])}).")
+    m, md = pick["manual_contacts"], pick["manual_contacts_diff"]
+    dr = "digital_resolution_share"
+    text.append(
+        f"The company metric overstates the shift: in {lab[pick['point']]} it reads "
+        f"{pct(pick[COMPANY_METRIC])}, while {pct(pick[dr])} of needs are resolved "
+        f"digitally, the thesis metric is {pct(pick['online_self_service_share'])} and "
+        f"{count(m)} manual contacts a year remain ({signed(md)}, "
+        f"{pp(md / base['manual_contacts'], 0).replace(' pp', ' %')} against the base).")
+    return text
+
+
+def executive_summary(study: Study) -> list[str]:
+    """The answer to the 80 % question first, then cost next to what customers pay for it
+    (unresolved needs, revenue at risk: for every scenario named), service, the trap and
+    confidence."""
+    s = study.summary
+    if s.empty:
+        return ["No run of this study has finished yet, so there is no answer to the 80 % "
+                "question; the runs still missing are listed below."]
+    reps = sorted(set(int(r) for r in s["replications"]))
+    text, named, pick = _reach_sentences(study)
     base = study.base_row
-    pick = s[s["point"] == yes[0]].iloc[0] if yes else best
-    if base is not None and pick["point"] != base["point"]:
-        d, h = pick["agent_cost_eur_diff"], pick.get("agent_cost_eur_diff_ci95")
-        rel = d / base["agent_cost_eur"] if base["agent_cost_eur"] else math.nan
-        verb = "lowers" if d < 0 else "raises"
-        text.append(
-            f"{lab[pick['point']]} {verb} agent cost by {_ci(count(abs(d)), h, count)} EUR a "
-            f"year ({pp(rel).replace(' pp', ' %')}) against the base {lab[base['point']]} "
-            f"({count(base['agent_cost_eur'])} EUR), {_staffing_phrase(study)}, with "
-            f"service levels {_service_phrase(study, pick)}.")
-        if "fte_diff" in pick and not _nan(pick["fte_diff"]):
-            fte = _ci(f"{pick['fte_diff']:+.1f}", pick.get("fte_diff_ci95"), _fte)
-            text[-1] = text[-1][:-1] + (f"; that is {fte} full-time agents "
-                                        f"({_fte(pick['fte'])} against {_fte(base['fte'])}).")
-        m, md = pick["manual_contacts"], pick["manual_contacts_diff"]
-        text.append(
-            f"The company metric overstates the shift: in {lab[pick['point']]} it reads "
-            f"{pct(pick[COMPANY_METRIC])}, while {pct(pick[dr])} of needs are resolved "
-            f"digitally, the thesis metric is {pct(pick['online_self_service_share'])} and "
-            f"{count(m)} manual contacts a year remain ({signed(md)}, "
-            f"{pp(md / base['manual_contacts'], 0).replace(' pp', ' %')} against the base).")
-    elif base is None:
+    rows = s.set_index("point", drop=False)
+    if base is not None:
+        if pick != base["point"]:
+            text += _cost_sentences(study, rows.loc[pick])
+        others = [p for p in dict.fromkeys(named) if p not in (base["point"], pick)]
+        text += [f"Against the same base, {study.labels[p]} {impact_phrase(study, rows.loc[p])}."
+                 for p in others]
+    else:
         text.append(f"The base scenario {study.base} has no finished run, so no difference "
                     "against it is shown.")
     text.append(
         f"Each figure is the mean of {', '.join(map(str, reps))} replication(s) per scenario; "
         "± is the 95 % confidence interval, and differences against the base are paired "
         "replication by replication (the same customers and random numbers), so a difference "
-        "whose interval excludes zero is real for this model.")
+        "whose interval excludes zero is real for this model. Revenue at risk is "
+        f"{REVENUE_DEFINITION} (listed with the sources at the end).")
     return [" ".join(text)]
 
 
@@ -460,7 +535,9 @@ def headline_table(study: Study) -> Table:
 
 def cost_table(study: Study) -> Table:
     base = study.base_row
-    cols = ["scenario", "agent cost (EUR/year)", "Δ vs base (EUR/year)", "agent hours (h/year)",
+    cols = ["scenario", "agent cost (EUR/year)", "Δ vs base (EUR/year)",
+            "unresolved needs (a year)", "Δ vs base (needs)", "revenue at risk (EUR/year)",
+            "Δ vs base (EUR/year)", "agent hours (h/year)",
             "Δ vs base (h/year)", "paid cost incl. shrinkage (EUR/year)", "Δ vs base (EUR/year)",
             "FTE", "Δ vs base (FTE)", "replications", "run time (s)"]
     rows, points = [], []
@@ -470,6 +547,10 @@ def cost_table(study: Study) -> Table:
         rows.append([Cell(study.labels[r["point"]]),
                      _value_cell(r, "agent_cost_eur", count, count),
                      _diff_cell(r, "agent_cost_eur", signed, is_base),
+                     _value_cell(r, "unresolved_needs", count, count),
+                     _diff_cell(r, "unresolved_needs", signed, is_base),
+                     _value_cell(r, REVENUE, count, count),
+                     _diff_cell(r, REVENUE, signed, is_base),
                      _value_cell(r, "agent_hours", count, count),
                      _diff_cell(r, "agent_hours", signed, is_base),
                      _value_cell(r, "paid_cost_eur", count, count),
@@ -481,7 +562,9 @@ def cost_table(study: Study) -> Table:
         points.append(r["point"])
     rows, points = _add_missing_rows(study, rows, points, len(cols))
     return Table("cost", f"Agent cost and hours per scenario, {_staffing_phrase(study)}: "
-                 "staffed hours × hourly cost, and paid cost and FTE including shrinkage "
+                 "staffed hours × hourly cost, next to what customers pay for it — needs "
+                 f"left unresolved and the revenue at risk ({REVENUE_DEFINITION}; – without "
+                 "customer segments) — and paid cost and FTE including shrinkage "
                  "(breaks, training, absence); mean ± 95 % CI, Δ the paired difference to the "
                  "base; the replications and the run time of each scenario's run.",
                  cols, rows, points)
@@ -588,7 +671,7 @@ def calibration_blocks(study: Study) -> list:
              f"strengths of the 2021 mechanisms ({len(rows)} parameters of scenario "
              f"{spec['scenario']}) are fitted so that the simulated change from "
              f"{spec['reference']} to {spec['scenario']} reproduces the published 2020 → 2021 "
-             f"contact volumes ({SEEDS['000']}, ch. 3.3): {targets}. The fit is "
+             f"contact volumes ({cite('000', where='ch. 3.3')}): {targets}. The fit is "
              f"{fit}.")
     if carried is not None:
         intro += (" The base of this study carries the fit." if carried else
@@ -598,9 +681,23 @@ def calibration_blocks(study: Study) -> list:
 
 
 def sources_table() -> Table:
+    """Each figure and its source (author and year, where in it, the reference number)."""
     rows = [[Cell(what), Cell(src)] for what, src in SOURCES]
-    return Table("sources", "The source of each figure (seed files: the source documents, "
-                 "in Finnish).", ["figure", "source"], rows, [""] * len(rows))
+    return Table("sources", "The source of each figure: author and year of the document, "
+                 "where in it, and its number in the references below.",
+                 ["figure", "source"], rows, [""] * len(rows))
+
+
+def references_blocks() -> list:
+    """The source documents as a reader cites them (a paragraph each), then their files as a
+    footnote."""
+    docs = sorted(DOCUMENTS.values(), key=lambda d: d.number)
+    files = "; ".join(f"[{d.number}] {d.file}" for d in docs)
+    return (["References (the source documents, in Finnish; titles glossed in English in "
+             "brackets; n.d. and unknown where a document does not say):"]
+            + [f"[{d.number}] {d.reference}" for d in docs]
+            + [f"Note: the documents are stored as the seed files of the domain "
+               f"({SEEDS_FOLDER}): {files}."])
 
 
 def build_report(study: Study, charts: bool = True) -> Report:
@@ -615,7 +712,7 @@ def build_report(study: Study, charts: bool = True) -> Report:
                                                 service_table(study)]))
     sections.append(Section("assumptions", "Assumptions",
                             scenario_diffs(study) + calibration_blocks(study)
-                            + [sources_table()]))
+                            + [sources_table()] + references_blocks()))
     n = len(study.summary)
     subtitle = (f"Study {study.dir.name}: {n} scenario run{'s' if n != 1 else ''} against the "
                 f"base {study.base}; the company's target is {pct(TARGET, 0)} digital.")

@@ -43,8 +43,9 @@ from analysis.guard import (
     run_command,
     write_traceback,
 )
+from analysis.impact import ImpactInputs, SegmentValue
 from analysis.kpis import flatten, per_group_mean_ci, pool_totals, replication_kpis, summarise
-from analysis.metrics import load_definitions, log_metrics, monthly_table, volumes
+from analysis.metrics import agent_volumes, load_definitions, log_metrics, monthly_table, volumes
 from analysis.staffing import add_paid, monthly_fte, monthly_fte_summary, plan_frame, plan_text
 from analysis.tables import contacts_frame, intervals_frame
 
@@ -193,14 +194,35 @@ def _progress(rep: int, n: int, started: float, contacts: int) -> None:
           f"{elapsed:.1f} s elapsed, about {left:.0f} s to go", file=sys.stderr, flush=True)
 
 
-def _log_kpis(frame: pd.DataFrame, warmup_s: float, defs, agent_cost_eur: float):
+def impact_inputs(scenario) -> ImpactInputs:
+    """The scenario's data for the customer-impact metrics (:mod:`analysis.impact`), as plain
+    data: each segment's annual value and leave probabilities (none without customer
+    journeys), and the channel the bot hands over to when it hands over cold."""
+    segments = scenario.customers.segments if scenario.customers is not None else None
+    values = None if not segments else {
+        name: SegmentValue(seg.annual_value_eur, seg.leave_if_unresolved,
+                           seg.leave_if_poor_experience) for name, seg in segments.items()}
+    bot = scenario.digital.bot
+    cold = bot is not None and bot.handover == "cold" and bot.handover_channel in scenario.channels
+    return ImpactInputs(values, bot.handover_channel if cold else None)
+
+
+def channel_closed_from(scenario) -> dict[str, str]:
+    """Agent channel → the date from which the scenario closes it (``open_line_until``)."""
+    return {name: ch.open_line_until for name, ch in scenario.channels.items()
+            if ch.open_line_until is not None}
+
+
+def _log_kpis(frame: pd.DataFrame, warmup_s: float, defs, agent_cost_eur: float,
+              impact: ImpactInputs | None = None):
     """Contact-log metrics and volumes of one replication (contacts after the warm-up),
     and its monthly table."""
     log = frame[frame["arrival_s"] >= warmup_s] if warmup_s > 0 else frame
-    metrics = log_metrics(log, defs)
+    metrics = log_metrics(log, defs, impact)
     metrics["agent_cost_eur"] = agent_cost_eur
     metrics["cost_per_need_eur"] = agent_cost_eur / metrics["needs"] if metrics["needs"] else None
-    return {"metrics": metrics, "volumes": volumes(log)}, monthly_table(log, defs)
+    return ({"metrics": metrics, "volumes": volumes(log) | agent_volumes(log)},
+            monthly_table(log, defs))
 
 
 def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
@@ -219,6 +241,7 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
         raise
     reg = scenario.registry
     kpis["channel_kinds"] = dict(zip(reg.names, reg.kinds))   # for the report (sim.engine.channels)
+    kpis["channel_closed_from"] = channel_closed_from(scenario)
     kpis["files"] = runio.manifest(out_dir)
     runio.write_json(out_dir / runio.KPIS_FILE, kpis)
     return kpis
@@ -232,6 +255,7 @@ def _replications(scenario, run, seed, out_dir, defs, contacts, pool) -> dict:
     intervals, per_rep, months, plans, plan = [], [], [], [], None
     started = time.perf_counter()
     required = scenario.staffing.mode == "required"
+    impact = impact_inputs(scenario)
     for rep in range(run.replications):
         if required:
             say = (lambda msg, r=rep: print(f"[ccsim] staffing, replication {r + 1}: {msg}",
@@ -253,7 +277,7 @@ def _replications(scenario, run, seed, out_dir, defs, contacts, pool) -> dict:
         rep_kpis, interval_table = side.result()
         add_paid(rep_kpis, scenario.staffing, run.hours - run.warmup_hours)
         cost = pool_totals(rep_kpis)["agent_cost_eur"]
-        log_kpis, month_table = _log_kpis(frame, run.warmup_hours * 3600.0, defs, cost)
+        log_kpis, month_table = _log_kpis(frame, run.warmup_hours * 3600.0, defs, cost, impact)
         log_kpis["metrics"]["registered_share_end"] = rec.registered_share_end
         if required:
             log_kpis["metrics"]["intervals_meeting_target"] = plan.met_share()
@@ -546,16 +570,51 @@ def _print_progress(study_dir: Path) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
+def _missing(v) -> bool:
+    """None or NaN (a JSON null, or a rate of nothing)."""
+    return v is None or v != v
+
+
+def _num(v, fmt: str = "{:,.0f}", empty: str = "–") -> str:
+    """A number of the summary, ``empty`` where there is none (never "nan")."""
+    return empty if _missing(v) else fmt.format(v)
+
+
 def _pct(block: dict, key: str) -> str:
     v, h = block.get(key), block.get(f"{key}_ci")
-    if v is None or v != v:
+    if _missing(v):
         return "–"
-    return f"{v:.1%}" + (f" ± {h:.1%}" if h is not None and h == h and h > 0 else "")
+    return f"{v:.1%}" + (f" ± {h:.1%}" if not _missing(h) and h > 0 else "")
+
+
+def _impact_text(m: dict) -> str:
+    """Unresolved needs and revenue at risk, shown wherever agent cost is."""
+    revenue = m.get("revenue_at_risk_eur")
+    return (f"unresolved needs {_num(m.get('unresolved_needs'))} "
+            f"({_num(m.get('unresolved_share'), '{:.1%}')}), revenue at risk "
+            + ("– (no customer segments)" if _missing(revenue) else f"{revenue:,.0f} EUR"))
+
+
+def _channel_text(name: str, ch: dict, closed_from: str | None) -> str:
+    """One agent channel's line: closed, without contacts, or its volumes and service."""
+    if not ch.get("offered"):
+        if closed_from is not None:
+            return f"  {name}: closed (from {closed_from})"
+        if ch.get("closed"):
+            return f"  {name}: closed (every contact found it closed)"
+        return f"  {name}: no contacts offered"
+    asa = _num(ch.get("asa_seconds"), "{:.1f} s", "– (none answered)")
+    text = (f"  {name}: offered {_num(ch.get('offered'))}, answered {_num(ch.get('answered'))}, "
+            f"service level {_pct(ch, 'service_level')}, ASA {asa}, "
+            f"abandoned {_pct(ch, 'p_abandon')}")
+    return text + (f"; closed from {closed_from}" if closed_from is not None else "")
 
 
 def summary_text(kpis: dict) -> str:
-    """A few lines a planner reads after a run: the metric trap side by side, cost, service.
-    A run or channel without contacts says so instead of showing empty rates."""
+    """A few lines a planner reads after a run: the metric trap side by side, agent cost with
+    what customers pay for it (unresolved needs, revenue at risk), service per channel.
+    A run or channel without contacts says so, a closed channel says "closed": no empty
+    rate is shown as a number."""
     m = kpis["metrics"]
     lines = [f"[ccsim] {kpis['scenario']}: {kpis['replications']} replication(s) × "
              f"{kpis['hours']:g} h, seed {kpis['seed']}"]
@@ -566,17 +625,12 @@ def summary_text(kpis: dict) -> str:
         lines.append(f"  online share of contacts (company) {_pct(m, 'online_share_of_contacts')}, "
                      f"online self-service share (thesis) {_pct(m, 'online_self_service_share')}, "
                      f"digital resolution share {_pct(m, 'digital_resolution_share')}")
-    lines.append(f"  manual contacts {m['manual_contacts'] or 0:,.0f}, needs {m['needs'] or 0:,.0f}, "
-                 f"agent cost {kpis['totals']['agent_cost_eur'] or 0:,.0f} EUR")
-    for name, ch in kpis["channels"].items():
-        if not ch.get("offered"):
-            lines.append(f"  {name}: no contacts offered"
-                         + (" (closed whenever contacts came)" if ch.get("closed") else ""))
-            continue
-        asa = ch.get("asa_seconds")
-        asa = "– (none answered)" if asa is None or asa != asa else f"{asa:.1f} s"
-        lines.append(f"  {name}: service level {_pct(ch, 'service_level')}, "
-                     f"ASA {asa}, abandoned {_pct(ch, 'p_abandon')}")
+    lines.append(f"  manual contacts {_num(m.get('manual_contacts') or 0)}, "
+                 f"needs {_num(m.get('needs') or 0)}, "
+                 f"agent cost {_num(kpis['totals'].get('agent_cost_eur') or 0)} EUR, "
+                 + _impact_text(m))
+    closed = kpis.get("channel_closed_from") or {}
+    lines += [_channel_text(name, ch, closed.get(name)) for name, ch in kpis["channels"].items()]
     return "\n".join(lines)
 
 

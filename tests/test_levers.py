@@ -43,7 +43,7 @@ LEVERS = ("end_open_phone_lines", "improve_bot", "guidance_campaign", "support_s
 
 def _run(name: str):
     with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        cfg = compose("config", overrides=[f"scenario={name}", "run.hours=2000",
+        cfg = compose("config", overrides=[f"scenario={name}", "run.hours=1500",
                                            "run.warmup_hours=0"])
     scenario, run, seed, _ = validate_config(OmegaConf.to_container(cfg, resolve=True))
     c = contacts_frame(simulate(scenario, run, seed, 0), scenario.start_date)

@@ -32,7 +32,8 @@ from conftest import ROOT, SMALL_2023, run_sweep
 
 pytestmark = pytest.mark.slow    # studies run end to end and a browser: make test, not make test-fast
 
-CHARTS = ["channel-mix", "metric-trap", "cost-frontier", "monthly", "service", "tornado"]
+CHARTS = ["channel-mix", "metric-trap", "cost-frontier", "cost-impact", "monthly", "service",
+          "tornado"]
 SECTIONS = ["Executive summary", "Charts", "Tables", "Assumptions"]
 SMALL = [*SMALL_2023, "run.replications=3", "hydra/launcher=joblib"]
 
@@ -147,6 +148,42 @@ def test_the_summary_answers_the_80_percent_question_first(study):
         assert "none" in first
     assert "roadmap_2023" in text
     assert "agent cost" in text
+
+
+def test_the_summary_never_shows_cost_without_what_customers_pay(study):
+    """Every scenario the executive summary names (but the base) has a sentence with its
+    agent cost against the base, the change in unresolved needs and in revenue at risk —
+    the numbers of summary.parquet; the cost table has them beside agent cost."""
+    summary = pd.read_parquet(study / "summary.parquet").set_index("point")
+    page = _parse(study / "report.html")
+    text = page.paragraphs[1][1]
+    sentences = re.split(r"(?<=\.)\s+", text)
+    base = summary[(summary["scenario"] == "base_2023")
+                   & summary.filter(like="param:").isna().all(axis=1)].index[0]
+    labels = {point: _label(row) for point, row in summary.iterrows()}
+    named = [p for p, lab in labels.items() if p != base and lab in text]
+    assert named, text
+    for point in named:
+        row = summary.loc[point]
+        said = [s for s in sentences if labels[point] in s and "agent cost" in s
+                and "unresolved needs" in s and "revenue at risk" in s]
+        assert said, (labels[point], text)
+        unresolved = f"{abs(row['unresolved_needs_diff']):,.0f}"
+        revenue = f"{abs(row['revenue_at_risk_eur_diff']):,.0f}"
+        cost = f"{abs(row['agent_cost_eur_diff']):,.0f}"
+        assert any(unresolved in s and revenue in s and cost in s for s in said), \
+            (labels[point], unresolved, revenue, cost, said)
+        verb = "rise" if row["unresolved_needs_diff"] > 0 else "fall"
+        assert any(f"unresolved needs {verb} by {unresolved}" in s for s in said)
+    keys = {key for _, key, _, _ in page.cells}
+    assert {"agent_cost_eur", "unresolved_needs", "revenue_at_risk_eur",
+            "unresolved_needs_diff", "revenue_at_risk_eur_diff"} <= keys
+
+
+def _label(row) -> str:
+    from analysis.study_report import _label as label
+
+    return label(row.rename(None))
 
 
 def test_the_page_has_every_section_and_chart(study):
