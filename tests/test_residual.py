@@ -5,8 +5,9 @@
   open line's, the booked calls of ``end_open_phone_lines`` take longer than the base's
   open-line calls (HMRC: +21 % after closing lines); ``support_site_improvement`` leaves
   longer calls. (``improve_bot`` does not leave longer chats in this model — a chat reached
-  directly never meets the bot; scenarios/README.md, "Harder residual contacts".) Each replication of a scenario is paired with the base's of the same
-  seed (common random numbers), and the 95 % CI of the mean difference must exclude 0.
+  directly never meets the bot; scenarios/README.md, "Harder residual contacts".) Each
+  replication of a scenario is paired with the base's of the same seed (common random
+  numbers), and the 95 % CI of the mean difference must exclude 0.
 * After-hours needs: on ``base_2023`` those arising while phone and chat are closed end
   unresolved at most twice as often as those arising in opening hours.
 """

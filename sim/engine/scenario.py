@@ -172,8 +172,8 @@ class AgentChannel:
     exponential patience (``null`` = never abandons). A caller who abandons
     redials with ``redial_probability`` after an exponential delay of mean
     ``redial_delay_seconds`` (single queues; in customer journeys calling again is the
-    customer's choice, :class:`sim.engine.journey_spec.Choice`). ``priority_shares[k]`` is the share of contacts
-    in priority class k (0 = served first; FCFS within a class).
+    customer's choice, :class:`sim.engine.journey_spec.Choice`). ``priority_shares[k]`` is
+    the share of contacts in priority class k (0 = served first; FCFS within a class).
     ``answer_target_seconds`` is the service-level target: answered within
     this wait (a ``backlog`` channel: completed within this due time).
 
