@@ -210,15 +210,19 @@ def cost_frontier(study):
         ax.set_xlabel(name)
     axes[0].set_ylabel("agent cost (million EUR/year)")
     axes[0].legend(loc="lower left", frameon=False)
-    shown = range(len(x)) if len(x) <= 30 else front
-    key = [Line2D([], [], linestyle="none") for _ in shown]
-    fig.legend(key, [f"{i + 1}  {labels[i]}" for i in shown], loc="outside lower center",
-               ncol=3, frameon=False, handlelength=0, handletextpad=0, columnspacing=2.5)
+    _numbered_key(fig, labels, range(len(x)) if len(x) <= 30 else front)
     return _chart(fig, "cost-frontier", "Agent cost against digital share, every sweep point",
                   "Each numbered point is a sweep point (mean with 95 % CIs; the key below the "
                   "chart names them); the black line joins the "
                   "efficient frontier: the points no other point beats on both share and cost. "
                   "Left by the company metric, right by the share of needs resolved digitally.")
+
+
+def _numbered_key(fig, labels, shown) -> None:
+    """The key below a chart of numbered points: "n  label" for each shown point."""
+    key = [Line2D([], [], linestyle="none") for _ in shown]
+    fig.legend(key, [f"{i + 1}  {labels[i]}" for i in shown], loc="outside lower center",
+               ncol=3, frameon=False, handlelength=0, handletextpad=0, columnspacing=2.5)
 
 
 def _impact_points(study):
@@ -263,10 +267,7 @@ def cost_impact(study):
                     transform=ax.transAxes, ha="center", fontsize=7)
         ax.set_ylabel(names[key])
         ax.set_xlabel("agent cost saved against the base\n(thousand EUR/year)")
-    shown = range(min(len(labels), 30))
-    key = [Line2D([], [], linestyle="none") for _ in shown]
-    fig.legend(key, [f"{i + 1}  {labels[i]}" for i in shown], loc="outside lower center",
-               ncol=3, frameon=False, handlelength=0, handletextpad=0, columnspacing=2.5)
+    _numbered_key(fig, labels, range(min(len(labels), 30)))
     return _chart(fig, "cost-impact", "Agent cost saved against what customers pay",
                   "Each numbered point is a scenario against the base (paired differences with "
                   "95 % CIs; the key below names them): right of zero it saves agent cost, "

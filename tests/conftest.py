@@ -71,3 +71,16 @@ def study_summary(study_dir, *overrides: str):
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def by_when_needs_arose(contacts):
+    """The contact table sorted by need then time, with ``closed``: the need arose while
+    phone and chat are closed (weekends, before 8 or from 16 on; ``need_arrival_s``), so
+    tests of after-hours behaviour classify needs one way."""
+    import pandas as pd
+
+    arose = contacts.start - pd.to_timedelta(contacts.arrival_s - contacts.need_arrival_s,
+                                             unit="s")
+    hour = arose.dt.hour + arose.dt.minute / 60
+    closed = ((arose.dt.day_of_week >= 5) | (hour < 8) | (hour >= 16)).to_numpy()
+    return contacts.assign(closed=closed).sort_values(["need_id", "arrival_s", "contact_id"])

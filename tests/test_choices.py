@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import by_when_needs_arose
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -170,10 +170,7 @@ def _after_hours(c):
     """(needs arising while phone and chat are closed whose first contact is a call or chat
     at a later opening; the unresolved share of needs arising then; of needs arising in
     opening hours)."""
-    arose = c.start - pd.to_timedelta(c.arrival_s - c.need_arrival_s, unit="s")
-    hour = arose.dt.hour + arose.dt.minute / 60
-    closed = ((arose.dt.day_of_week >= 5) | (hour < 8) | (hour >= 16)).to_numpy()
-    c = c.assign(closed=closed).sort_values(["need_id", "arrival_s", "contact_id"])
+    c = by_when_needs_arose(c)
     first = c.groupby("need_id").head(1)
     waited = int((first.closed & first.channel.isin(["phone", "chat"])
                   & (first.arrival_s - first.need_arrival_s > 4 * HOUR)).sum())

@@ -19,6 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import by_when_needs_arose
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from scipy import stats
@@ -77,12 +78,7 @@ def test_a_better_support_site_leaves_longer_calls(base_runs):
 
 
 def test_after_hours_needs_are_not_left_unresolved(base_runs):
-    c = base_runs[0]
-    arose = c.start - pd.to_timedelta(c.arrival_s - c.need_arrival_s, unit="s")
-    hour = arose.dt.hour + arose.dt.minute / 60
-    closed = ((arose.dt.day_of_week >= 5) | (hour < 8) | (hour >= 16)).to_numpy()
-    last = c.assign(closed=closed).sort_values(["need_id", "arrival_s", "contact_id"]) \
-        .groupby("need_id").tail(1)
+    last = by_when_needs_arose(base_runs[0]).groupby("need_id").tail(1)
     unresolved = last.outcome != "resolved"
     after, during = unresolved[last.closed].mean(), unresolved[~last.closed].mean()
     assert last.closed.mean() > 0.2, "a fair share of needs arises after hours"

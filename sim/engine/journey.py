@@ -4,26 +4,27 @@ The life of a need (:func:`sim.engine.journey_core.advance`, then the agent engi
 top to bottom:
 
 1. At its time the customer chooses a channel (``journey_core.choose``, a
-   multinomial logit over the channels open to this customer now, see
+   multinomial logit over the channels open to this customer now, a booked
+   channel to book and closed phone or chat to wait for, see
    :class:`sim.engine.journey_spec.Choice`), or gives up.
 2. A digital channel (support site, bot, portal, webshop, API, user admin)
    is settled at once, without SimPy events: resolved with its success rate
    for the intent (times any dated event's factor), else failed. The portal
    first needs a working login. A resolved matter may come back later
    (first-contact resolution below 1) as a new contact of the same need.
-3. A failed digital contact is *escalated* when the customer goes on: a bot
-   hands over to agent chat when chat is open to the customer (seamless or
-   cold), otherwise the customer chooses again, with the failed channel's
-   ``after_failure`` preferences; the new contact names the failed one in
-   ``escalated_from``. Giving up leaves it *failed*.
+3. A failed digital contact is *escalated* when the customer goes on: the
+   customer chooses again, with the failed channel's ``after_failure``
+   preferences (after a bot session, the bot's hand-over to chat is one of the
+   options); the new contact names the failed one in ``escalated_from``.
+   Giving up leaves it *failed*.
 4. An agent channel (phone, appointment, chat, service request, or one of
    the scenario's own) becomes an arrival in the agent engine
    (:mod:`sim.engine.queues`) at the contact's time.
    Contacts passed on by the bot or portal take longer; a caller may be
    guided to self-service (a longer call now, registration and a digital lean
    later). An answered contact resolves the need unless it comes back
-   (first-contact resolution); an abandoned one redials or returns here
-   (another channel, or give up).
+   (first-contact resolution); after an abandoned one the customer returns
+   here and chooses: call again, another channel, or give up.
 5. At the end of the run a need may still be open: waiting in a queue, or
    its next step would fall after the end. Its last contact is then
    ``open``; no contact is logged after the end of the run.

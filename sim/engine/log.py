@@ -158,13 +158,14 @@ def _need_arrival(need_time, need: np.ndarray, arrival: np.ndarray) -> np.ndarra
     """When each contact's need arose: ``need_time[need]`` for journey needs, else the
     earliest arrival of the need's contacts."""
     out = np.empty(len(need))
-    if len(need):
-        first = np.full(int(need.max()) + 1, np.inf)
-        np.minimum.at(first, need, arrival)
-        out[:] = first[need]
-    if need_time is not None and len(need_time):
-        ok = need < len(need_time)
-        out[ok] = np.asarray(need_time)[need[ok]]
+    known = 0 if need_time is None else len(need_time)
+    ok = need < known
+    out[ok] = np.asarray(need_time)[need[ok]] if known else 0.0
+    rest = np.flatnonzero(~ok)                   # direct arrivals: their first contact
+    if len(rest):
+        first = np.full(int(need[rest].max()) + 1, np.inf)
+        np.minimum.at(first, need[rest], arrival[rest])
+        out[rest] = first[need[rest]]
     return out
 
 
