@@ -28,11 +28,11 @@ demo: install
 	$(BIN)/ccsim-report results/demo
 
 test: install-test
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 # the inner loop: everything but the tests marked slow (statistical and end-to-end checks)
 test-fast: install-test
-	$(BIN)/python -m pytest -q -n auto -m "not slow"
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder -m "not slow"
 
 bench: install-test
 	$(BIN)/python tests/bench_engine.py

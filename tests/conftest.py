@@ -31,10 +31,10 @@ def queue_scenario(arrivals_per_hour, aht_seconds, agents, patience_seconds=None
         "patience_seconds": patience_seconds, "answer_target_seconds": answer_target_seconds}})
 
 
-def run_kpis(scenario, hours, replications=5, warmup_hours=0.0, seed=7):
+def run_kpis(scenario, hours, replications=5, warmup_hours=0.0, seed=7, engine="simpy"):
     """Simulate and summarise; returns the kpis dict shape of kpis.json (without files)."""
     run = parse_run({"hours": hours, "warmup_hours": warmup_hours,
-                     "replications": replications})
+                     "replications": replications, "engine": engine})
     channels, pools = scenario.agent_model()
     targets = {n: ch.answer_target_seconds for n, ch in channels.items()}
     skills = {n: p.skills for n, p in pools.items()}
@@ -84,3 +84,19 @@ def by_when_needs_arose(contacts):
     hour = arose.dt.hour + arose.dt.minute / 60
     closed = ((arose.dt.day_of_week >= 5) | (hour < 8) | (hour >= 16)).to_numpy()
     return contacts.assign(closed=closed).sort_values(["need_id", "arrival_s", "contact_id"])
+
+
+#: Test files by their measured cost on one core (``pytest --durations``), heaviest first.
+#: ``make test`` runs files whole on each core (``--dist loadfile``: a module's fixture runs
+#: once) and starts the heaviest first, so the two cores of CI finish together instead of one
+#: core starting the longest file at the end.
+HEAVY_FIRST = ("test_staffing", "test_faults", "test_company_x", "test_ray_cluster",
+               "test_scenarios_2023", "test_sweep", "test_report", "test_theory", "test_trap",
+               "test_levers", "test_residual")
+
+
+def pytest_collection_modifyitems(items):
+    def weight(item):
+        name = Path(str(item.fspath)).stem
+        return HEAVY_FIRST.index(name) if name in HEAVY_FIRST else len(HEAVY_FIRST)
+    items.sort(key=weight)                   # stable: a file keeps its own order

@@ -1,4 +1,5 @@
-"""The simulated single queue agrees with Erlang C / Erlang A inside its 95 % CI."""
+"""The simulated single queue agrees with Erlang C / Erlang A inside its 95 % CI, on both
+engines (``run.engine=simpy``, the reference, and ``fast``, the compiled one)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,15 @@ CASES = [
 ]
 
 
+ENGINES = ("simpy", "fast")
+
+
 @functools.cache
-def _compare(case) -> list[tuple[str, float, float, float]]:
+def _compare(case, engine="simpy") -> list[tuple[str, float, float, float]]:
     """(kpi, simulated mean, 95 % CI half-width, theory) for one case, simulated once."""
     name, lam, aht, agents, patience, hours, reps = case
-    kpis = run_kpis(queue_scenario(lam, aht, agents, patience), hours, reps, warmup_hours=2)
+    kpis = run_kpis(queue_scenario(lam, aht, agents, patience), hours, reps, warmup_hours=2,
+                    engine=engine)
     sim = kpis["channels"]["phone"]
     theory = erlang_c(lam, aht, agents, 20.0) if patience is None else \
         erlang_a(lam, aht, agents, patience, 20.0)
@@ -42,10 +47,11 @@ def _widen(half95: float, reps: int, confidence: float) -> float:
     return half95 * stats.t.ppf(0.5 + confidence / 2, df) / stats.t.ppf(0.975, df)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_single_queue_matches_theory(case):
+def test_single_queue_matches_theory(case, engine):
     """Every KPI of every case is inside its 99.9 % CI (a hard miss means a model error)."""
-    for k, mean, half, expected in _compare(case):
+    for k, mean, half, expected in _compare(case, engine):
         half999 = _widen(half, case[-1], 0.999)
         assert abs(mean - expected) <= half999, (
             f"{case[0]}: simulated {k} {mean:.4f} ± {half999:.4f} (99.9 % CI) "

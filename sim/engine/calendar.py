@@ -58,6 +58,10 @@ class OpenCheck:
         self._starts = [w[0] for w in wins]
         self._ends = [w[1] for w in wins]
 
+    def bounds(self) -> tuple[list[float], list[float]]:
+        """The opening windows' starts and ends (sorted; empty when always open)."""
+        return self._starts, self._ends
+
     def edges(self) -> list[float]:
         """Every time the open state may change."""
         return self._starts + self._ends

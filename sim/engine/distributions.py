@@ -1,4 +1,9 @@
-"""Samplers for handle times, patience and delays (seconds)."""
+"""Random sources of an agent channel: handle times, patience, redials (seconds).
+
+Each source is a *fill* — ``fill(n)`` returns the next ``n`` numbers of its own stream —
+so the SimPy engine can take them one at a time (:class:`sim.engine.streams.Draws`) and the
+compiled engine in buffers (:mod:`sim.engine.fast`): the same numbers in the same order.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,11 @@ import numpy as np
 from .scenario import HandleTime
 from .streams import Draws
 
-__all__ = ["handle_sampler", "exponential_sampler", "uniform_sampler", "lognormal_params"]
+__all__ = ["handle_fill", "exponential_fill", "uniform_fill", "channel_fills", "DRAW_SOURCES",
+           "handle_sampler", "exponential_sampler", "uniform_sampler", "lognormal_params"]
+
+#: The random sources of an agent channel, each the stream ``<channel>.<source>``.
+DRAW_SOURCES = ("handle", "patience", "redial", "redial_delay", "priority")
 
 
 def lognormal_params(mean: float, cv: float) -> tuple[float, float]:
@@ -18,24 +27,49 @@ def lognormal_params(mean: float, cv: float) -> tuple[float, float]:
     return math.log(mean) - sigma2 / 2.0, math.sqrt(sigma2)
 
 
-def handle_sampler(spec: HandleTime, rng: np.random.Generator) -> Draws:
+def handle_fill(spec: HandleTime, rng: np.random.Generator):
     """Handle times in seconds following ``spec``."""
     mean = spec.mean_seconds
     if spec.distribution == "fixed":
-        return Draws(lambda n: np.full(n, mean))
+        return lambda n: np.full(n, mean)
     if spec.distribution == "lognormal":
         mu, sigma = lognormal_params(mean, spec.cv)
-        return Draws(lambda n: rng.lognormal(mu, sigma, n))
-    return Draws(lambda n: rng.exponential(mean, n))
+        return lambda n: rng.lognormal(mu, sigma, n)
+    return lambda n: rng.exponential(mean, n)
+
+
+def exponential_fill(mean: float | None, rng: np.random.Generator):
+    """Exponential draws of the given mean; ``None`` gives ``inf`` (never)."""
+    if mean is None:
+        return lambda n: np.full(n, math.inf)
+    return lambda n: rng.exponential(mean, n)
+
+
+def uniform_fill(rng: np.random.Generator):
+    """Uniform(0, 1) draws."""
+    return lambda n: rng.random(n)
+
+
+def channel_fills(streams, name: str, spec) -> dict:
+    """The fills of agent channel ``name`` (:data:`DRAW_SOURCES`), each its own named stream."""
+    rng = {s: streams.rng(f"{name}.{s}") for s in DRAW_SOURCES}
+    return {"handle": handle_fill(spec.handle, rng["handle"]),
+            "patience": exponential_fill(spec.patience_seconds, rng["patience"]),
+            "redial": uniform_fill(rng["redial"]),
+            "redial_delay": exponential_fill(spec.redial_delay_seconds, rng["redial_delay"]),
+            "priority": uniform_fill(rng["priority"])}
+
+
+def handle_sampler(spec: HandleTime, rng: np.random.Generator) -> Draws:
+    """Handle times one at a time (:func:`handle_fill`)."""
+    return Draws(handle_fill(spec, rng))
 
 
 def exponential_sampler(mean: float | None, rng: np.random.Generator) -> Draws:
-    """Exponential draws of the given mean; ``None`` gives ``inf`` (never)."""
-    if mean is None:
-        return Draws(lambda n: np.full(n, math.inf))
-    return Draws(lambda n: rng.exponential(mean, n))
+    """Exponential draws one at a time (:func:`exponential_fill`)."""
+    return Draws(exponential_fill(mean, rng))
 
 
 def uniform_sampler(rng: np.random.Generator) -> Draws:
-    """Uniform(0, 1) draws."""
-    return Draws(lambda n: rng.random(n))
+    """Uniform(0, 1) draws one at a time."""
+    return Draws(uniform_fill(rng))

@@ -76,7 +76,8 @@ from .journey_tables import JourneyTables, journey_tables
 from .log import ESCALATED, ContactLog
 from .population import build_population, draw_needs
 
-__all__ = ["Journeys", "AgentHandoff", "customer_state"]
+__all__ = ["Journeys", "AgentHandoff", "customer_state", "journey_key", "registered_share",
+           "BATCH"]
 
 HOUR = 3600.0
 #: New needs (and matters coming back) are started in batches of this many seconds.
@@ -98,6 +99,17 @@ def customer_state(scenario, horizon_s: float, streams) -> tuple[CustomerState, 
         bad=np.full(n, -1, dtype=np.int64), guided=np.zeros(n, dtype=np.int64),
         need_customer=needs.customer.astype(np.int64), need_intent=needs.intent.astype(np.int64))
     return state, pop, needs
+
+
+def journey_key(streams) -> int:
+    """The key of a replication's counter-based draws (:mod:`sim.engine.counter_rng`)."""
+    return int(streams.rng("journey.core").integers(0, 2**63, dtype=np.int64))
+
+
+def registered_share(join_s: np.ndarray, registered_from: np.ndarray, t: float) -> float:
+    """Share of the accounts that have joined by t that are registered at t."""
+    joined = join_s <= t
+    return float((registered_from[joined] <= t).mean()) if joined.any() else math.nan
 
 
 class AgentHandoff:
@@ -233,7 +245,7 @@ class Journeys:
         self.n_needs = len(self.need_t)
         self._core = core
         self._call = None             # the core's compiled entry point, once resolved
-        self._key = int(streams.rng("journey.core").integers(0, 2**63, dtype=np.int64))
+        self._key = journey_key(streams)
         self._max_attempts = scenario.choice.max_attempts
         self._out = new_out(4096, self._max_attempts)
         self._switch_mean = scenario.needs.switch_delay_seconds
@@ -326,9 +338,7 @@ class Journeys:
 
     def registered_share(self, t: float) -> float:
         """Share of the accounts that have joined by t that are registered at t."""
-        joined = self.join_s <= t
-        reg = self.st.registered_from
-        return float((reg[joined] <= t).mean()) if joined.any() else math.nan
+        return registered_share(self.join_s, self.st.registered_from, t)
 
     def _learn(self) -> None:
         """What customers learned from agent contacts answered since the last choice."""

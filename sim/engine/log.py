@@ -11,7 +11,7 @@ from array import array
 
 import numpy as np
 
-__all__ = ["ContactLog", "TooManyContacts", "RESOLVED", "ABANDONED", "FAILED", "OPEN",
+__all__ = ["ContactLog", "record_columns", "TooManyContacts", "RESOLVED", "ABANDONED", "FAILED", "OPEN",
            "ESCALATED", "OUTCOMES", "REASONS"]
 
 #: Outcome codes. RESOLVED: resolved (for agent channels: answered). ABANDONED: left the
@@ -134,24 +134,36 @@ class ContactLog:
         gives ``need_arrival_s``, when the need arose (before any waiting for an opening
         or a booked call); outside journeys the first contact's arrival.
         """
-        n = len(self)
-        cols = {"contact_id": np.arange(n, dtype=np.int64)}
-        for name, _, dtype, key in _COLUMNS:
-            cols[key] = np.frombuffer(getattr(self, name), dtype=dtype).copy()
-        need = cols["need_id"]
-        cols["customer_id"] = _lookup(need_customer, need)
-        cols["intent_code"] = _lookup(need_intent, need).astype(np.int8)
-        cols["segment_code"] = _lookup(customer_segment, cols["customer_id"]).astype(np.int8)
-        cols["need_arrival_s"] = _need_arrival(need_time, need, cols["arrival_s"])
-        for key, values in (("target_product", self.target_product), ("reason_code", self.reason)):
-            arr = np.full(n, NONE, dtype=np.int8)
-            if values:
-                arr[np.fromiter(values.keys(), np.int64)] = np.fromiter(values.values(), np.int8)
-            cols[key] = arr
-        guided = np.zeros(n, dtype=np.int8)
-        guided[np.fromiter(self.guided, np.int64, len(self.guided))] = 1
-        cols["guided"] = guided
-        return cols
+        raw = {name: np.frombuffer(getattr(self, name), dtype=dtype).copy()
+               for name, _, dtype, _ in _COLUMNS}
+        return record_columns(raw, self.target_product, self.reason, self.guided,
+                              need_customer, need_intent, customer_segment, need_time)
+
+
+def record_columns(raw: dict, target_product: dict, reason: dict, guided: set,
+                   need_customer=None, need_intent=None, customer_segment=None,
+                   need_time=None) -> dict:
+    """The records' contact columns from the log's arrays ``raw`` (log attribute → array of
+    the column's dtype, owned by the result), whichever engine kept them
+    (:meth:`ContactLog.columns` says what the other arguments give)."""
+    n = len(raw["need"])
+    cols = {"contact_id": np.arange(n, dtype=np.int64)}
+    for name, _, _, key in _COLUMNS:
+        cols[key] = raw[name]
+    need = cols["need_id"]
+    cols["customer_id"] = _lookup(need_customer, need)
+    cols["intent_code"] = _lookup(need_intent, need).astype(np.int8)
+    cols["segment_code"] = _lookup(customer_segment, cols["customer_id"]).astype(np.int8)
+    cols["need_arrival_s"] = _need_arrival(need_time, need, cols["arrival_s"])
+    for key, values in (("target_product", target_product), ("reason_code", reason)):
+        arr = np.full(n, NONE, dtype=np.int8)
+        if values:
+            arr[np.fromiter(values.keys(), np.int64)] = np.fromiter(values.values(), np.int8)
+        cols[key] = arr
+    marks = np.zeros(n, dtype=np.int8)
+    marks[np.fromiter(guided, np.int64, len(guided))] = 1
+    cols["guided"] = marks
+    return cols
 
 
 def _need_arrival(need_time, need: np.ndarray, arrival: np.ndarray) -> np.ndarray:

@@ -16,14 +16,14 @@ import simpy
 from .agents import AgentPool, capacity_steps
 from .arrivals import hourly_rates, poisson_arrivals
 from .calendar import open_check
-from .distributions import exponential_sampler, handle_sampler, uniform_sampler
+from .distributions import channel_fills
 from .estimate import contact_limit
 from .events import At
 from .journey import Journeys
 from .log import OUTCOMES, REASONS, ContactLog
 from .queues import ChannelQueue
 from .scenario import RunSettings, Scenario
-from .streams import Streams
+from .streams import Draws, Streams
 
 __all__ = ["RunRecords", "simulate"]
 
@@ -56,15 +56,8 @@ class RunRecords:
 
 
 def _draws(streams: Streams, name: str, spec) -> dict:
-    """The per-channel random sources, each its own named stream."""
-    return {
-        "handle": handle_sampler(spec.handle, streams.rng(f"{name}.handle")),
-        "patience": exponential_sampler(spec.patience_seconds, streams.rng(f"{name}.patience")),
-        "redial": uniform_sampler(streams.rng(f"{name}.redial")),
-        "redial_delay": exponential_sampler(spec.redial_delay_seconds,
-                                            streams.rng(f"{name}.redial_delay")),
-        "priority": uniform_sampler(streams.rng(f"{name}.priority")),
-    }
+    """The per-channel random sources, each its own named stream, one number at a time."""
+    return {src: Draws(fill) for src, fill in channel_fills(streams, name, spec).items()}
 
 
 class _ArrivalDriver:
@@ -91,6 +84,10 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int,
     another journey core with the signature of :func:`sim.engine.journey_core.advance` (the
     plain-Python reference, :mod:`sim.engine.journey_reference`, in its test).
     """
+    if run.engine == "fast":
+        from .fast import simulate_fast
+
+        return simulate_fast(scenario, run, seed, replication, staffing)
     streams = Streams(seed, replication)
     env = simpy.Environment()
     horizon = run.hours * 3600.0

@@ -417,9 +417,10 @@ class RunSettings:
     this are left out of the KPIs; ``replications``: independent replications (KPIs give the
     mean and 95 % CI); ``interval_minutes``: the length of a row of intervals.parquet;
     ``write_contacts``: write contacts.parquet (one row per contact); ``progress``: a
-    progress line per replication on stderr. ``max_contacts`` (per replication) and
-    ``max_memory_gb`` (two runs at once fit in 24 GB) are the size guard: a run estimated
-    above either is refused before it starts (:mod:`sim.engine.estimate`), and a
+    progress line per replication on stderr; ``engine``: ``fast`` (compiled) or ``simpy``
+    (the reference), contact for contact the same. ``max_contacts``
+    (per replication) and ``max_memory_gb`` (two runs at once fit in 24 GB) are the size
+    guard: a run estimated above either is refused before it starts (:mod:`sim.engine.estimate`), and a
     replication that makes more than ``max_contacts`` contacts is stopped.
     """
 
@@ -429,6 +430,9 @@ class RunSettings:
     interval_minutes: float = field(default=30.0, metadata=_POS)
     write_contacts: bool = True
     progress: bool = True
+    #: the engine: ``fast`` (compiled, :mod:`sim.engine.fast`) or ``simpy`` (the reference);
+    #: the same contact log for the same seed
+    engine: str = field(default="fast", metadata={"choices": ("fast", "simpy")})
     #: size guard (:mod:`sim.engine.estimate`): refuse a run estimated above these, before it starts
     max_contacts: int = field(default=20_000_000, metadata={"min": 1})
     max_memory_gb: float = field(default=10.0, metadata=_POS)
