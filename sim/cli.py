@@ -213,16 +213,18 @@ def channel_closed_from(scenario) -> dict[str, str]:
             if ch.open_line_until is not None}
 
 
-def _log_kpis(frame: pd.DataFrame, warmup_s: float, defs, agent_cost_eur: float,
-              impact: ImpactInputs | None = None):
+def _log_kpis(frame: pd.DataFrame, warmup_s: float, defs, impact: ImpactInputs | None = None):
     """Contact-log metrics and volumes of one replication (contacts after the warm-up),
     and its monthly table."""
     log = frame[frame["arrival_s"] >= warmup_s] if warmup_s > 0 else frame
-    metrics = log_metrics(log, defs, impact)
+    return ({"metrics": log_metrics(log, defs, impact),
+             "volumes": volumes(log) | agent_volumes(log)}, monthly_table(log, defs))
+
+
+def _add_cost(metrics: dict, agent_cost_eur: float) -> None:
+    """The agent cost of the replication beside its log metrics, and per need."""
     metrics["agent_cost_eur"] = agent_cost_eur
     metrics["cost_per_need_eur"] = agent_cost_eur / metrics["needs"] if metrics["needs"] else None
-    return ({"metrics": metrics, "volumes": volumes(log) | agent_volumes(log)},
-            monthly_table(log, defs))
 
 
 def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
@@ -274,10 +276,10 @@ def _replications(scenario, run, seed, out_dir, defs, contacts, pool) -> dict:
         frame = contacts_frame(rec, scenario.start_date)
         if contacts is not None:
             contacts.append(frame)
+        log_kpis, month_table = _log_kpis(frame, run.warmup_hours * 3600.0, defs, impact)
         rep_kpis, interval_table = side.result()
         add_paid(rep_kpis, scenario.staffing, run.hours - run.warmup_hours)
-        cost = pool_totals(rep_kpis)["agent_cost_eur"]
-        log_kpis, month_table = _log_kpis(frame, run.warmup_hours * 3600.0, defs, cost, impact)
+        _add_cost(log_kpis["metrics"], pool_totals(rep_kpis)["agent_cost_eur"])
         log_kpis["metrics"]["registered_share_end"] = rec.registered_share_end
         if required:
             log_kpis["metrics"]["intervals_meeting_target"] = plan.met_share()

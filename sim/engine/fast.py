@@ -361,7 +361,7 @@ def _records(scenario, replication: int, horizon: float, c, ag, js, pool_specs: 
 
     reg, pools = scenario.registry, list(pool_specs)
     n = int(ag.count[N_CONTACTS])
-    raw = {_LOG_NAMES[k]: getattr(c, k)[:n].copy() for k in _LOG_NAMES}
+    raw = {_LOG_NAMES[k]: getattr(c, k)[:n] for k in _LOG_NAMES}   # views: c is ours alone
     ns = int(ag.count[N_STAFFED])
     st_pool, st_t, st_n = ag.st_pool[:ns], ag.st_t[:ns], ag.st_n[:ns]
     target, reason, guided = c.target[:n], c.reason[:n], c.guided[:n]

@@ -1,26 +1,35 @@
-"""The compiled agent engine (``run.engine=fast``): the life of a contact in
-:mod:`sim.engine.queues` and :mod:`sim.engine.agents`, as one numba event loop.
+"""The compiled engine (``run.engine=fast``): the SimPy engine's agent side (:mod:`sim.engine.queues`,
+:mod:`sim.engine.agents`) and its journey driver (:mod:`sim.engine.journey`: hourly batches,
+the hand-off of agent contacts, the hooks after an answer or an abandon) as one numba event
+loop, calling the journey core (:func:`sim.engine.journey_core.advance`) in place.
 
-It is the SimPy engine's agent side rule for rule, in the same order, so that both give the
-same contact log for the same seed (a test compares them contact for contact):
+It is the SimPy engine rule for rule, in the same order, so that both give the same contact
+log for the same seed (tests/test_fast_engine.py compares them contact for contact):
 
 * one event list ordered by (time, sequence number) — SimPy's order, since every event of
   the SimPy engine is an :class:`sim.engine.events.At` of normal priority numbered as it is
   scheduled; events are scheduled here in the same order, and their times are the same
   floating-point sums (``now + delay``);
-* the events are those of the SimPy engine: a capacity change of a pool
-  (``AgentPool._set_capacity``), a direct arrival (``_ArrivalDriver._fire``), an agent slot
-  freeing up (``AgentPool._done``), a waiting contact's deadline (``ChannelQueue._expire``)
-  and a redial (``ChannelQueue._redial``);
+* the events are those of the SimPy engine: a pool's capacity change, a direct arrival, an
+  agent slot freeing up, a waiting contact's deadline, a redial, an hour's batch of needs,
+  a contact entering its queue, a matter coming back;
 * the queues are FIFO lists per priority class (a linked list through the contacts), with
   the same lazy abandonment (:meth:`sim.engine.queues.ChannelQueue.next_waiting`);
-* random numbers come in the same order from the same streams: the Python driver
-  (:mod:`sim.engine.fast`) fills the per-channel buffers from the channels' generators.
+* random numbers are the same: counter-based draws with journeys, and otherwise the
+  channels' streams in order, which the driver (:mod:`sim.engine.fast`) puts in buffers.
 
 Nothing here allocates: the driver owns every array. When a buffer runs short (contacts,
-the event list, the staffing log, random numbers) the loop stops *between* events with a
-status saying which, the driver enlarges it and calls again; the run goes on where it
-stopped.
+events, the staffing log, come-backs, answers, the core's output, random numbers) the loop
+stops *between* events with a status saying which; the driver enlarges it and calls again.
+
+Speed and compile time: the helpers are inlined into :func:`run_loop`, which is compiled
+without reference counting (``_nrt=False``, as the journey core): a call that passes the
+records would copy them and count references to every array in them, which cost 4x the
+loop's time. Each helper is inlined at one call site only (the loop funnels every entry to
+a queue, every pull of a waiting contact, through one place), so the first compile after an
+install takes about 35 s on the development machine and later runs load it from numba's
+cache in about 0.4 s. The journeys' rarer steps (a batch, the core's run, moving on after
+an abandon) stay separate functions.
 """
 
 from __future__ import annotations
@@ -201,7 +210,7 @@ def _swap(ev, i, j):
     ev.f[i], ev.f[j] = ev.f[j], ev.f[i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def push(ev, ag, t, kind, a, b, f, d=0):
     """Schedule an event at time ``t`` (numbered after every event scheduled before it)."""
     i = ag.count[N_EVENTS]
@@ -255,7 +264,7 @@ def _due_swap(jr, i, j):
     jr.due_att[i], jr.due_att[j] = jr.due_att[j], jr.due_att[i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _due_push(jr, t, need, k, attempt):
     """Journeys._due: heappush (t, seq, need, k, attempt)."""
     jr.count[J_DUE_SEQ] += 1
@@ -271,7 +280,7 @@ def _due_push(jr, t, need, k, attempt):
         i = parent
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _due_pop(jr):
     """Remove the first come-back; it is then in the row past the heap's end (returned)."""
     n = jr.count[J_DUE] - 1
@@ -318,7 +327,7 @@ def _log_staffed(ag, p, now):
     ag.st_n[i] = max(ag.p_cap[p], float(ag.p_busy[p])) / ag.p_conc[p]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _add(c, ag, need, k, prio, attempt, esc, t, handle, end, outcome):
     """ContactLog.add (without the limit: the callers check it as the SimPy engine does)."""
     cid = ag.count[N_CONTACTS]
@@ -340,7 +349,7 @@ def _add(c, ag, need, k, prio, attempt, esc, t, handle, end, outcome):
     return cid
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _begin(c, ev, ag, jr, st, p, cid, now):
     """AgentPool.begin: serve ``cid`` now (the slot is already counted busy)."""
     handle = c.handle[cid]
@@ -353,7 +362,7 @@ def _begin(c, ev, ag, jr, st, p, cid, now):
         _after_answer(c, ev, ag, jr, cid, now)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _next_waiting(c, ag, q, now):
     """ChannelQueue.next_waiting: the first contact still waiting, or -1 (lazy abandons)."""
     for k in range(ag.q_classes[q]):
@@ -373,7 +382,7 @@ def _next_waiting(c, ag, q, now):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pull(c, ev, ag, jr, st, p, now):
     """AgentPool._pull: begin the next waiting contact of the pool's skills, if any."""
     for j in range(ag.p_skills_off[p], ag.p_skills_off[p + 1]):
@@ -384,7 +393,7 @@ def _pull(c, ev, ag, jr, st, p, now):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _enter(c, ev, ag, jr, st, tb, par, out, q, cid, prio, now, patience, limit):
     """ChannelQueue._enter: closed, answered now, or wait with a deadline. False: the contact
     limit was passed (by what the journey did next)."""
@@ -420,9 +429,9 @@ def _enter(c, ev, ag, jr, st, tb, par, out, q, cid, prio, now, patience, limit):
     return True
 
 
-@njit(cache=True)
-def _arrive(c, ev, ag, jr, st, tb, par, out, q, need, attempt, now, limit):
-    """ChannelQueue.arrive: draw, log, enter. False: the contact limit is passed."""
+@njit(cache=True, inline="always")
+def _arrival(c, ag, jr, q, need, attempt, now):
+    """ChannelQueue.arrive, up to entering: draw and log; (contact id, priority, patience)."""
     if jr.active:
         a, b = ag.q_cum_off[q], ag.q_cum_off[q + 1]
         handle, prio, patience = contact_draw(jr.key, need, attempt, ag.q_dist[q], ag.q_mean[q],
@@ -436,14 +445,11 @@ def _arrive(c, ev, ag, jr, st, tb, par, out, q, need, attempt, now, limit):
         handle = _draw(ag, q, D_HANDLE)
         patience = _draw(ag, q, D_PATIENCE)
     cid = _add(c, ag, need, ag.q_code[q], prio, attempt, -1, now, handle, np.nan, OPEN)
-    if cid + 1 > limit:
-        ag.clock[1] = now
-        return False
-    return _enter(c, ev, ag, jr, st, tb, par, out, q, cid, prio, now, patience, limit)
+    return cid, prio, patience
 
 
 # ------------------------------------------------------------------ the journeys' side
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _come_back(ev, ag, jr, t, need, k, attempt, now):
     """Journeys._come_back: at its time if before the next batch, else with that batch."""
     if t < jr.tick[0]:
@@ -452,7 +458,7 @@ def _come_back(ev, ag, jr, t, need, k, attempt, now):
         _due_push(jr, t, need, k, attempt)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _after_answer(c, ev, ag, jr, cid, now):
     """Journeys._after_answer: learn at the next batch; a matter drawn to come back does."""
     jr.answered[jr.count[J_ANSWERED]] = cid
@@ -465,7 +471,7 @@ def _after_answer(c, ev, ag, jr, cid, now):
                    np.int64(c.attempt[cid]) + 1, now)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)   # called, not inlined: see the note above
 def _after_abandon(c, ev, ag, jr, st, tb, par, out, cid, now, limit):
     """Journeys._after_abandon: the customer moves on after a switching delay."""
     need = c.need[cid]
@@ -478,7 +484,7 @@ def _after_abandon(c, ev, ag, jr, st, tb, par, out, cid, now, limit):
     if t < jr.tick[0]:
         jr.b_need[0], jr.b_t[0], jr.b_prev[0], jr.b_att[0], jr.b_esc[0] = \
             need, t, k, attempt + 1, -1
-        return _run_core(c, ev, ag, jr, st, tb, par, out, 1, now, limit)
+        return _run_core(c, ev, ag, jr, st, tb, par, out, np.int64(1), now, limit)
     _due_push(jr, t, need, k, attempt + 1)
     return True
 
@@ -492,7 +498,7 @@ def _latest(t, n):
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)   # called, not inlined: see the note above
 def _run_core(c, ev, ag, jr, st, tb, par, out, n, now, limit):
     """Journeys._run: the core on the first ``n`` needs of the batch buffers, then its
     digital contacts logged, escalations marked, agent contacts handed off, come-backs
@@ -520,7 +526,7 @@ def _run_core(c, ev, ag, jr, st, tb, par, out, n, now, limit):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _hand_off(c, ev, ag, jr, st, par, out, na, now, limit):
     """AgentHandoff: log the agent contacts in order of their times (stable), each entering
     its queue at its time. False: the contact limit is passed."""
@@ -569,7 +575,7 @@ def _hand_off(c, ev, ag, jr, st, par, out, na, now, limit):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _learn(c, jr, st, now):
     """Journeys._learn: what customers learned from agent contacts answered since the last
     batch (the channel of the last success; guidance registers them)."""
@@ -590,7 +596,7 @@ def _learn(c, jr, st, now):
                 st.registered_from[cust] = min(st.registered_from[cust], now)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)   # called, not inlined: see the note above
 def _batch(c, ev, ag, jr, st, tb, par, out, now, limit):
     """Journeys._batch: start every need of the coming hour and every come-back due in it."""
     end = now + jr.batch_s
@@ -669,6 +675,26 @@ def _expire(c, ev, ag, jr, st, tb, par, out, cid, redial, now, limit):
     return True
 
 
+@njit(cache=True, inline="always")
+def _slots(c, ev, ag, jr, st, p, done, agents, now):
+    """AgentPool._done (``done``: the freed slot takes the next contact, if any, else is
+    free) and AgentPool._set_capacity (``agents`` from now: new slots take waiting
+    contacts), in one place so the loop inlines the pull of a contact once."""
+    if not done:
+        ag.p_cap[p] = agents * ag.p_conc[p]
+    while done or ag.p_busy[p] < ag.p_cap[p]:
+        got = _pull(c, ev, ag, jr, st, p, now)
+        if done:
+            if not got:
+                ag.p_busy[p] -= 1
+            break
+        if not got:
+            break
+        ag.p_busy[p] += 1
+    if not done:
+        _log_staffed(ag, p, now)
+
+
 @njit(cache=True, _nrt=False)   # allocates nothing (see sim.engine.journey_core)
 def run_loop(c, ev, ag, jr, st, tb, par, out, horizon, limit, margin):
     """Process events in order until the run ends (DONE) or a buffer needs the driver."""
@@ -683,36 +709,37 @@ def run_loop(c, ev, ag, jr, st, tb, par, out, horizon, limit, margin):
         ag.clock[0] = now
         kind, a, b, d, f = ev.kind[r], ev.a[r], ev.b[r], ev.d[r], ev.f[r]
         ok = True
-        if kind == EV_DONE:                     # AgentPool._done
-            if ag.p_busy[a] > ag.p_cap[a]:
-                ag.p_busy[a] -= 1
-                _log_staffed(ag, a, now)
-            elif not _pull(c, ev, ag, jr, st, a, now):
-                ag.p_busy[a] -= 1
+        enter = -1                              # a contact entering its queue now
+        if kind == EV_DONE and ag.p_busy[a] > ag.p_cap[a]:
+            ag.p_busy[a] -= 1                   # AgentPool._done, an agent on overtime leaves
+            _log_staffed(ag, a, now)
+        elif kind == EV_DONE or kind == EV_CAPACITY:
+            _slots(c, ev, ag, jr, st, a, kind == EV_DONE, f, now)
         elif kind == EV_ENTER:                  # ChannelQueue.enter
-            ok = _enter(c, ev, ag, jr, st, tb, par, out, ag.code_q[c.channel[a]], a,
-                        c.priority[a], now, f, limit)
-        elif kind == EV_ARRIVE:                 # _ArrivalDriver._fire
-            ok = _arrive(c, ev, ag, jr, st, tb, par, out, a, ag.arr_first[a] + b, 0, now, limit)
-            j = ag.arr_off[a] + b + 1
-            if ok and j < ag.arr_off[a + 1]:
-                push(ev, ag, now + (ag.arr_t[j] - now), EV_ARRIVE, a, b + 1, 0.0)
+            enter, q, prio, patience = a, ag.code_q[c.channel[a]], c.priority[a], f
+        elif kind == EV_ARRIVE or kind == EV_REDIAL:
+            if kind == EV_ARRIVE:               # _ArrivalDriver._fire
+                q, need, attempt = a, ag.arr_first[a] + b, np.int64(0)
+            else:                               # ChannelQueue._redial
+                q, need, attempt = ag.code_q[c.channel[a]], c.need[a], np.int64(c.attempt[a]) + 1
+            enter, prio, patience = _arrival(c, ag, jr, q, need, attempt, now)
+            if enter + 1 > limit:
+                ag.clock[1] = now
+                return TOO_MANY
         elif kind == EV_EXPIRE:
             ok = _expire(c, ev, ag, jr, st, tb, par, out, a, b, now, limit)
-        elif kind == EV_REDIAL:                 # ChannelQueue._redial
-            ok = _arrive(c, ev, ag, jr, st, tb, par, out, ag.code_q[c.channel[a]], c.need[a],
-                         np.int64(c.attempt[a]) + 1, now, limit)
         elif kind == EV_BATCH:
             ok = _batch(c, ev, ag, jr, st, tb, par, out, now, limit)
-        elif kind == EV_BACK:                   # Journeys._comes_back
+        else:                                   # EV_BACK: Journeys._comes_back
             st.bad[st.need_customer[a]] = b
             jr.b_need[0], jr.b_t[0], jr.b_prev[0], jr.b_att[0], jr.b_esc[0] = a, now, b, d, -1
-            ok = _run_core(c, ev, ag, jr, st, tb, par, out, 1, now, limit)
-        else:                                   # EV_CAPACITY: AgentPool._set_capacity
-            ag.p_cap[a] = f * ag.p_conc[a]
-            while ag.p_busy[a] < ag.p_cap[a] and _pull(c, ev, ag, jr, st, a, now):
-                ag.p_busy[a] += 1
-            _log_staffed(ag, a, now)
+            ok = _run_core(c, ev, ag, jr, st, tb, par, out, np.int64(1), now, limit)
+        if enter >= 0:
+            ok = _enter(c, ev, ag, jr, st, tb, par, out, q, enter, prio, now, patience, limit)
+        if kind == EV_ARRIVE and ok:            # the channel's next direct arrival
+            j = ag.arr_off[a] + b + 1
+            if j < ag.arr_off[a + 1]:
+                push(ev, ag, now + (ag.arr_t[j] - now), EV_ARRIVE, a, b + 1, 0.0)
         if not ok:
             return TOO_MANY
     return DONE
