@@ -24,6 +24,7 @@ $(TEST_STAMP): $(STAMP)
 	touch $(TEST_STAMP)
 
 demo: install
+	$(BIN)/python -c "from sim.engine.fast import warm_up; warm_up()"   # compile once, not per process
 	$(BIN)/ccsim --config-name demo -m
 	$(BIN)/ccsim-report results/demo
 

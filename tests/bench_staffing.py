@@ -2,13 +2,15 @@
 
 Prints the wall time of :func:`sim.staffing.required_plan` for the one-year
 ``baseline`` (journeys, three pools; target: at most 2 minutes on the 2-core
-development machine), the simulations it used, the staffed agent hours and
+development machine), the simulations it used (more overrides as arguments, e.g.
+``run.engine=simpy`` for the reference engine), the staffed agent hours and
 how many staffed intervals meet their target and are binding. Prints figures
 only: speed is measured here, never asserted in the tests.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -24,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=["scenario=baseline", "run.replications=1",
-                                           "scenario.staffing.mode=required"])
+                                           "scenario.staffing.mode=required", *sys.argv[1:]])
     sc, run, seed, _ = validate_config(OmegaConf.to_container(cfg, resolve=True))
     started = time.perf_counter()
     plan = required_plan(sc, run, seed, 0)

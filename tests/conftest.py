@@ -90,9 +90,19 @@ def by_when_needs_arose(contacts):
 #: ``make test`` runs files whole on each core (``--dist loadfile``: a module's fixture runs
 #: once) and starts the heaviest first, so the two cores of CI finish together instead of one
 #: core starting the longest file at the end.
-HEAVY_FIRST = ("test_staffing", "test_faults", "test_company_x", "test_ray_cluster",
-               "test_scenarios_2023", "test_sweep", "test_report", "test_theory", "test_trap",
-               "test_levers", "test_residual")
+HEAVY_FIRST = ("test_faults", "test_ray_cluster", "test_fast_engine", "test_sweep",
+               "test_report", "test_company_x", "test_theory", "test_staffing",
+               "test_scenarios_2023", "test_trap", "test_levers", "test_residual")
+
+
+def pytest_configure(config):
+    """Compile the fast engine once, in the controlling process, before the workers (and the
+    ccsim processes the tests start) would each compile it at the same time on a fresh
+    clone; later it loads from numba's cache in well under a second."""
+    if not hasattr(config, "workerinput"):
+        from sim.engine.fast import warm_up
+
+        warm_up()
 
 
 def pytest_collection_modifyitems(items):

@@ -64,7 +64,7 @@ def test_theory_inside_95_percent_ci_as_often_as_expected():
     With 35 comparisons about 1.75 are expected outside by chance; more than
     10 % outside means the CIs are too narrow or the model biased.
     """
-    rows = [(c[0], *r) for c in CASES for r in _compare(c)]
+    rows = [(c[0], *r) for c in CASES for r in _compare(c, "fast")]
     outside = [f"{n} {k}: {m:.4f} ± {h:.4f} vs {e:.4f}" for n, k, m, h, e in rows
                if abs(m - e) > h]
     assert len(outside) <= 0.10 * len(rows), "theory outside the 95 % CI:\n" + "\n".join(outside)

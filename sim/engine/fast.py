@@ -51,7 +51,7 @@ from .journey_tables import journey_tables
 from .log import OUTCOMES, REASONS, TooManyContacts, record_columns
 from .streams import Streams
 
-__all__ = ["simulate_fast"]
+__all__ = ["simulate_fast", "warm_up"]
 
 #: random numbers drawn per buffer refill (per channel and source)
 BLOCK = 1 << 16
@@ -385,6 +385,21 @@ def _records(scenario, replication: int, horizon: float, c, ag, js, pool_specs: 
         registered_share_end=(registered_share(js.join_s, js.state.registered_from, horizon)
                               if js.active else math.nan),
     )
+
+
+def warm_up() -> float:
+    """Compile the engine (or load it from numba's cache) with a one-hour queue; seconds
+    taken. The first run after an install compiles for about 35 s: ``make test`` and
+    ``make demo`` do it once, before their processes start, rather than in each of them."""
+    import time
+
+    from .scenario import parse_run, parse_scenario
+
+    started = time.perf_counter()
+    sc = parse_scenario({"name": "warm_up", "queue": {"arrivals_per_hour": 60.0,
+                                                      "aht_seconds": 180.0, "agents": 2}})
+    simulate_fast(sc, parse_run({"hours": 1.0}), 0, 0)
+    return time.perf_counter() - started
 
 
 def _refill(ag: Agents, fills: list) -> Agents:
