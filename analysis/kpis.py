@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .areas import area_per_bin, step_area_per_bin
-from .tables import _busy_spans, wait_seconds, within_target
+from .tables import _busy_spans, channel_mask, wait_seconds, within_target
 
 __all__ = ["replication_kpis", "summarise", "mean_ci", "flatten", "pool_totals",
            "per_group_mean_ci"]
@@ -36,15 +36,14 @@ def replication_kpis(records, warmup_seconds: float, targets: dict, pool_skills:
     c = records.contacts
     horizon = records.horizon_seconds
     window = np.array([warmup_seconds, horizon])
-    channel = np.asarray(records.channels, dtype=object)[c["channel_code"]]
     wait = wait_seconds(records)
     answered = ~np.isnan(c["answer_s"])
     outcome = c["outcome_code"]
     code = {name: i for i, name in enumerate(records.outcomes)}
-    within = within_target(records, channel, wait, targets)
+    within = within_target(records, wait, targets)
     kept = c["arrival_s"] >= warmup_seconds
 
-    busy = {name: area_per_bin(*_busy_spans(records, channel == name), window)[0]
+    busy = {name: area_per_bin(*_busy_spans(records, channel_mask(records, name)), window)[0]
             for name in targets}
     pools = {}
     for pool, skills in pool_skills.items():
@@ -56,7 +55,7 @@ def replication_kpis(records, warmup_seconds: float, targets: dict, pool_skills:
 
     out = {}
     for name in targets:
-        m = kept & (channel == name)
+        m = kept & channel_mask(records, name)
         closed = m & (outcome == code["failed"])
         offered = m & ~closed
         n_off, n_ans = int(offered.sum()), int((offered & answered).sum())

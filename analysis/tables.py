@@ -14,7 +14,7 @@ from sim.engine.channels import DIGITAL, measured_by_completion
 
 from .areas import area_per_bin, step_area_per_bin
 
-__all__ = ["ChannelTargets", "contacts_frame", "intervals_frame", "wait_seconds",
+__all__ = ["ChannelTargets", "channel_mask", "contacts_frame", "intervals_frame", "wait_seconds",
            "within_target"]
 
 ChannelTargets = dict  # channel name -> answer target (s); due time for backlog channels
@@ -32,17 +32,22 @@ def wait_seconds(records) -> np.ndarray:
     return np.where(agent, np.maximum(wait, 0.0), np.nan)
 
 
-def within_target(records, channel: np.ndarray, wait: np.ndarray,
-                  targets: ChannelTargets) -> np.ndarray:
+def channel_mask(records, name: str) -> np.ndarray:
+    """The contacts of channel ``name`` (compared as codes: no names per contact)."""
+    code = records.channels.index(name) if name in records.channels else -1
+    return records.contacts["channel_code"] == code
+
+
+def within_target(records, wait: np.ndarray, targets: ChannelTargets) -> np.ndarray:
     """Met the channel's target: answered within it, or for a backlog channel completed
     within the due time from creation (the one rule: :func:`sim.engine.channels.measured_by_completion`)."""
     c = records.contacts
     answered = ~np.isnan(c["answer_s"])
     completion = c["end_s"] - c["arrival_s"]
     kinds = dict(zip(records.channels, records.channel_kinds))
-    out = np.zeros(len(channel), dtype=bool)
+    out = np.zeros(len(answered), dtype=bool)
     for name, target in targets.items():
-        m = channel == name
+        m = channel_mask(records, name)
         measure = completion if measured_by_completion(kinds[name]) else wait
         out[m] = answered[m] & (measure[m] <= target)
     return out
@@ -116,17 +121,16 @@ def intervals_frame(records, start_date: str, interval_seconds: float,
     edges = np.r_[np.arange(0.0, horizon, interval_seconds), horizon]
     n_bins = len(edges) - 1
     lengths = np.diff(edges)
-    channel = np.asarray(records.channels, dtype=object)[c["channel_code"]]
     wait = wait_seconds(records)
     answered = ~np.isnan(c["answer_s"])
     outcome = c["outcome_code"]
     failed = outcome == records.outcomes.index("failed")
     abandoned = outcome == records.outcomes.index("abandoned")
-    within = within_target(records, channel, wait, targets)
+    within = within_target(records, wait, targets)
     bin_of = np.minimum((c["arrival_s"] // interval_seconds).astype(np.int64), n_bins - 1)
     frames = []
     for name in targets:
-        m = channel == name
+        m = channel_mask(records, name)
         offered_m = m & ~failed
 
         def count(mask):

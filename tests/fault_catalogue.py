@@ -305,6 +305,7 @@ def cases() -> list[Case]:
         ("run.progress=2", [*SQ, "run.progress=2"], "run.progress"),
         ("run.max_contacts=0", [*SQ, "run.max_contacts=0"], "run.max_contacts"),
         ("run.max_memory_gb=0", [*SQ, "run.max_memory_gb=0"], "run.max_memory_gb"),
+        ("run.engine=turbo", [*SQ, "run.engine=turbo"], "run.engine"),
         ("run.speed unknown", [*SQ, "+run.speed=2"], "run.speed"),
         ("seed=-1", [*SQ, "seed=-1"], "seed"),
         ("seed=x", [*SQ, "seed=x"], "seed"),

@@ -9,8 +9,10 @@ setting to raise.
 
 Per-unit costs were measured on the 2-core development machine (peak resident
 memory of ``ccsim`` runs, ``/usr/bin/time -v``): about 0.3 GB to start, about
-420 bytes per contact of a replication (single queue, 0.4–4 M contacts; the
-baseline, 0.6–6 M contacts), and 43 bytes per contact in ``contacts.parquet``.
+420 bytes per contact of a replication on the SimPy engine (single queue, 0.4–4 M
+contacts; the baseline, 0.6–6 M contacts) and about 540 on the compiled one (its
+buffers hold a third more rows than they use, and two more columns; a one-million-contact
+single queue peaks at 0.89 GB), and 43 bytes per contact in ``contacts.parquet``.
 The baseline makes about 1.6 contacts per need; when queues overflow (too few
 agents for the demand) up to about 2.4, so the estimate is "about", not a bound.
 """
@@ -27,7 +29,7 @@ __all__ = ["RunEstimate", "estimate_run", "size_problems", "contact_limit", "CON
 HOURS_PER_YEAR = 8760.0
 CONTACTS_PER_NEED = 1.6           # the baseline year: 1.63 M contacts for 1.0 M needs
 BASE_BYTES = 0.35e9               # Python, numpy, pandas, pyarrow, SimPy, numba, Hydra
-BYTES_PER_CONTACT = 450.0         # records, the contact table and its parquet row group
+BYTES_PER_CONTACT = 550.0         # records, the contact table and its parquet row group
 BYTES_PER_ACCOUNT = 200.0         # population and customer state of the journeys
 BYTES_PER_NEED_HOUR = 64.0        # hourly need rates per intent (drawn in bulk)
 BYTES_PER_INTERVAL_ROW = 250.0    # intervals table rows, kept for every replication
