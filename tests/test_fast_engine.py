@@ -177,3 +177,20 @@ def test_the_files_a_user_gets_are_identical(tmp_path, name):
     for f in ("contacts", "intervals"):
         assert len(frames["simpy"][f]) > 1000
         pd.testing.assert_frame_equal(frames["simpy"][f], frames["fast"][f])
+
+
+@pytest.mark.parametrize("name, hours", [("small_centre", 400), ("baseline", 300)])
+def test_buffers_that_grow_many_times_change_nothing(monkeypatch, name, hours):
+    """Every buffer of the compiled engine (contacts, events, staffing log, come-backs,
+    answers, the core's output, random numbers) starts nearly empty and grows while running:
+    the run stops between events, is enlarged and goes on — the same contacts."""
+    import sim.engine.fast as fast
+
+    monkeypatch.setattr(fast, "START_ROWS", 2)
+    monkeypatch.setattr(fast, "START_SHARE", 0.0)
+    sc, run, seed, _ = _load(name, f"run.hours={hours}")
+    a, b = _both(sc, run, seed, 1)
+    assert_same_records(a, b)
+    sc = _centre(180.0, 2, 2, 60.0, 0.9, 8.0, 1, 60.0, False)     # redials: random buffers
+    a, b = _both(sc, parse_run({"hours": 200}), seed)
+    assert_same_records(a, b)

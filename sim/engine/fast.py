@@ -55,6 +55,10 @@ __all__ = ["simulate_fast", "warm_up"]
 
 #: random numbers drawn per buffer refill (per channel and source)
 BLOCK = 1 << 16
+#: rows the buffers start with beyond what the run is expected to need (events, answers,
+#: come-backs, contacts), and the share of the expected contacts they start with; a test
+#: sets them near zero so that every buffer grows many times (the results must not change)
+START_ROWS, START_SHARE = 4096, 1.0
 _CONTACT_DTYPES = {"need": np.int64, "channel": np.int8, "priority": np.int8,
                    "attempt": np.int32, "esc": np.int64, "arrival": np.float64,
                    "handle": np.float64, "answer": np.float64, "end": np.float64,
@@ -110,7 +114,7 @@ def _handle_shape(spec) -> tuple[int, float, float, float]:
 class _JourneySide:
     """The journeys of one replication, as the compiled loop takes them (or a stub)."""
 
-    def __init__(self, scenario, horizon: float, streams, reg):
+    def __init__(self, scenario, horizon: float, streams):
         if not scenario.has_journeys:
             self.active, self.n_needs = False, 0
             self.tables = self.params = self.state = None
@@ -125,7 +129,7 @@ class _JourneySide:
         self.n_needs = len(self.need_t)
         self.max_attempts = scenario.choice.max_attempts
         hours = np.bincount((self.need_t // BATCH).astype(np.int64)) if self.n_needs else [0]
-        cap = int(max(hours, default=0)) * 2 + 64
+        cap = int(int(max(hours, default=0)) * 2 * START_SHARE) + 1
         self.out = new_out(cap, self.max_attempts)
         i8 = np.int64
         self.record = Journey(
@@ -137,9 +141,9 @@ class _JourneySide:
             p_back=tab.p_back, esc_factor=tab.esc_factor.astype(float),
             matter=tab.matter_factor, guide_p=tab.guide_p, guide_from=tab.guide_from,
             guide_extra=tab.guide_extra_s, ret=np.full(self.n_needs, np.nan),
-            answered=np.empty(4096, i8),
-            due_t=np.empty(4096), due_seq=np.empty(4096, i8), due_need=np.empty(4096, i8),
-            due_k=np.empty(4096, i8), due_att=np.empty(4096, i8),
+            answered=np.empty(START_ROWS, i8), due_t=np.empty(START_ROWS),
+            due_seq=np.empty(START_ROWS, i8), due_need=np.empty(START_ROWS, i8),
+            due_k=np.empty(START_ROWS, i8), due_att=np.empty(START_ROWS, i8),
             b_need=np.empty(cap, i8), b_t=np.empty(cap), b_prev=np.empty(cap, i8),
             b_att=np.empty(cap, i8), b_esc=np.empty(cap, i8), order=np.empty(cap, i8),
             count=np.zeros(5, i8), tick=np.zeros(1))
@@ -210,7 +214,7 @@ def simulate_fast(scenario, run, seed: int, replication: int, staffing: dict | N
     horizon = run.hours * 3600.0
     limit, why = contact_limit(scenario, run)
     channel_specs, pool_specs = scenario.agent_model()
-    js = _JourneySide(scenario, horizon, streams, scenario.registry)
+    js = _JourneySide(scenario, horizon, streams)
     arrivals = _direct_arrivals(scenario, run, channel_specs, streams, horizon, js.n_needs)
     fills = [channel_fills(streams, name, spec) for name, spec in channel_specs.items()]
     steps = [staffing[p] if staffing is not None else
@@ -218,9 +222,9 @@ def simulate_fast(scenario, run, seed: int, replication: int, staffing: dict | N
              for p, spec in pool_specs.items()]
     ag, margin = _agents(scenario, channel_specs, pool_specs, steps, arrivals, fills,
                          horizon, js.active)
-    ev = _events(sum(len(t) for t, _ in steps) + len(channel_specs) + margin + 4096)
+    ev = _events(sum(len(t) for t, _ in steps) + len(channel_specs) + 2 * margin + START_ROWS)
     n_direct = int(arrivals[1][-1]) if len(arrivals[1]) else 0
-    expected = n_direct * 1.3 + js.n_needs * 2.0 + 4096
+    expected = (n_direct * 1.3 + js.n_needs * 2.0) * START_SHARE + START_ROWS
     c = _contacts(int(min(expected, limit + 2)) + len(js.out.d_need) + len(js.out.a_t) + 4)
     # the first events, in the SimPy engine's order: capacity changes, the first batch of
     # needs, each channel's first arrival
@@ -258,7 +262,7 @@ def _random_buffers(fills: list, times: list, keyed: bool):
     n_q, n_s = len(fills), len(DRAW_SOURCES)
     if keyed:
         return np.empty((n_q, n_s, 1)), np.full((n_q, n_s), 1 << 62, dtype=np.int64)
-    block = int(min(max([len(t) for t in times], default=0) * 1.3 + 1024, 4 * BLOCK))
+    block = int(min(max([len(t) for t in times], default=0) * 1.3 * START_SHARE + 16, 4 * BLOCK))
     draws = np.empty((n_q, n_s, block))
     for q in range(n_q):
         for s, src in enumerate(DRAW_SOURCES):
@@ -315,7 +319,8 @@ def _agents(scenario, channel_specs: dict, pool_specs: dict, steps: list, arriva
         p_cap=np.zeros(n_p), p_busy=np.zeros(n_p, dtype=np.int64),
         arr_off=off, arr_t=np.concatenate(times) if times else np.empty(0), arr_first=first,
         draws=draws, draw_pos=np.zeros(draw_len.shape, dtype=np.int64), draw_len=draw_len,
-        st_pool=np.empty(1024, np.int64), st_t=np.empty(1024), st_n=np.empty(1024),
+        st_pool=np.empty(START_ROWS, np.int64), st_t=np.empty(START_ROWS),
+        st_n=np.empty(START_ROWS),
         count=np.zeros(4, dtype=np.int64), clock=np.zeros(2))
     return ag, int(max_slots) + 8
 
@@ -332,7 +337,8 @@ def _run(c, ev, ag, js, horizon: float, limit: int, why: str, margin: int, fills
         if status == GROW_CONTACTS:
             c = _grown(c, int(ag.count[N_CONTACTS]), 2 * len(c.need) + len(js.out.d_need))
         elif status == GROW_EVENTS:
-            ev = _grown(ev, int(ag.count[N_EVENTS]), 2 * len(ev.t) + len(js.out.a_t) + margin)
+            ev = _grown(ev, int(ag.count[N_EVENTS]),
+                        2 * len(ev.t) + len(js.out.a_t) + len(js.out.b_t) + 2 * margin)
         elif status == GROW_STAFFED:
             ag = _grown(ag, int(ag.count[N_STAFFED]), 2 * len(ag.st_t) + margin,
                         ("st_pool", "st_t", "st_n"))
@@ -341,7 +347,7 @@ def _run(c, ev, ag, js, horizon: float, limit: int, why: str, margin: int, fills
         elif status == GROW_OUT:
             js.grow_out()
         elif status == GROW_DUE:
-            js.record = _grown(jr, int(jr.count[J_DUE]), 2 * len(jr.due_t) + len(js.out.b_t),
+            js.record = _grown(jr, int(jr.count[J_DUE]), 2 * len(jr.due_t) + len(js.out.b_t) + margin,
                                _DUE)
         elif status == GROW_ANSWERED:
             js.record = _grown(jr, int(jr.count[J_ANSWERED]), 2 * len(jr.answered) + margin,
@@ -410,8 +416,9 @@ def _refill(ag: Agents, fills: list) -> Agents:
         for s, src in enumerate(DRAW_SOURCES):
             pos, end = int(ag.draw_pos[q, s]), int(ag.draw_len[q, s])
             rest = ag.draws[q, s, pos:end]
-            rows[q, s] = np.concatenate([rest, fills[q][src](BLOCK)]) if end - pos < 2 \
-                else rest
+            if end - pos < 2:            # only a short stream draws: the others keep their order
+                rest = np.concatenate([rest, fills[q][src](max(16, int(BLOCK * START_SHARE)))])
+            rows[q, s] = rest
     width = max(len(r) for r in rows.values())
     draws = np.empty((n_q, n_s, width))
     draw_len = np.empty((n_q, n_s), dtype=np.int64)

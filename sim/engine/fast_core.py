@@ -629,16 +629,17 @@ def _batch(c, ev, ag, jr, st, tb, par, out, now, limit):
 def _room(c, ev, ag, jr, out, margin):
     """-1 when every buffer has room for the next event, else the status asking for it: an
     event logs at most a batch's contacts (the core's output rows) and schedules at most an
-    entry per agent contact, a come-back per need and an answer per agent slot."""
+    entry per agent contact, a come-back per need, and per agent slot an answer, its end and
+    its matter's coming back."""
     rows_d, rows_a, rows_b = out.d_need.shape[0], out.a_t.shape[0], out.b_t.shape[0]
     if ag.count[N_CONTACTS] + rows_d + rows_a + 2 >= c.need.shape[0]:
         return GROW_CONTACTS
-    if ag.count[N_EVENTS] + margin + rows_a + rows_b + 2 >= ev.t.shape[0]:
+    if ag.count[N_EVENTS] + 2 * margin + rows_a + rows_b + 2 >= ev.t.shape[0]:
         return GROW_EVENTS
     if ag.count[N_STAFFED] + margin >= ag.st_t.shape[0]:
         return GROW_STAFFED
     if jr.active:
-        if jr.count[J_DUE] + rows_b + 2 >= jr.due_t.shape[0]:
+        if jr.count[J_DUE] + rows_b + margin + 2 >= jr.due_t.shape[0]:
             return GROW_DUE
         if jr.count[J_ANSWERED] + margin + 2 >= jr.answered.shape[0]:
             return GROW_ANSWERED
