@@ -82,8 +82,12 @@ def simulate(scenario: Scenario, run: RunSettings, seed: int, replication: int,
     ``staffing`` (pool → (times s, agents from each time)) replaces the pools'
     shifts, e.g. by a required-staffing plan (:mod:`sim.staffing`). ``journey_core``:
     another journey core with the signature of :func:`sim.engine.journey_core.advance` (the
-    plain-Python reference, :mod:`sim.engine.journey_reference`, in its test).
+    plain-Python reference, :mod:`sim.engine.journey_reference`, in its test): the SimPy
+    engine's only (``run.engine=simpy``; the fast engine calls the compiled core in place).
+    ``run.engine``: ``fast`` runs :func:`sim.engine.fast.simulate_fast`, the same records.
     """
+    if journey_core is not None and run.engine != "simpy":
+        raise ValueError("another journey core runs on the SimPy engine only: run.engine=simpy")
     if run.engine == "fast":
         from .fast import simulate_fast
 
