@@ -69,7 +69,6 @@ _LOG_NAMES = {"need": "need", "channel": "channel", "priority": "priority",
               "attempt": "attempt", "esc": "escalated_from", "arrival": "arrival",
               "handle": "handle", "answer": "answer", "end": "end", "outcome": "outcome",
               "pool": "pool"}
-_DUE = ("due_t", "due_seq", "due_need", "due_k", "due_att")
 _BATCH_BUFFERS = ("b_need", "b_t", "b_prev", "b_att", "b_esc", "order")
 
 
@@ -141,9 +140,7 @@ class _JourneySide:
             p_back=tab.p_back, esc_factor=tab.esc_factor.astype(float),
             matter=tab.matter_factor, guide_p=tab.guide_p, guide_from=tab.guide_from,
             guide_extra=tab.guide_extra_s, ret=np.full(self.n_needs, np.nan),
-            answered=np.empty(START_ROWS, i8), due_t=np.empty(START_ROWS),
-            due_seq=np.empty(START_ROWS, i8), due_need=np.empty(START_ROWS, i8),
-            due_k=np.empty(START_ROWS, i8), due_att=np.empty(START_ROWS, i8),
+            answered=np.empty(START_ROWS, i8), due=_events(START_ROWS),
             b_need=np.empty(cap, i8), b_t=np.empty(cap), b_prev=np.empty(cap, i8),
             b_att=np.empty(cap, i8), b_esc=np.empty(cap, i8), order=np.empty(cap, i8),
             count=np.zeros(5, i8), tick=np.zeros(1))
@@ -156,7 +153,7 @@ class _JourneySide:
                        return_mean=0.0, cold_extra=0.0, horizon=0.0, need_t=np.empty(0),
                        p_back=np.zeros((1, 1)), esc_factor=e1, matter=np.zeros((1, 1)),
                        guide_p=e1, guide_from=e1, guide_extra=e1, ret=e1, answered=ei,
-                       due_t=e1, due_seq=ei, due_need=ei, due_k=ei, due_att=ei,
+                       due=_events(1),
                        b_need=ei, b_t=e1, b_prev=ei, b_att=ei, b_esc=ei, order=ei,
                        count=np.zeros(5, i8), tick=np.zeros(1))
 
@@ -347,8 +344,8 @@ def _run(c, ev, ag, js, horizon: float, limit: int, why: str, margin: int, fills
         elif status == GROW_OUT:
             js.grow_out()
         elif status == GROW_DUE:
-            js.record = _grown(jr, int(jr.count[J_DUE]), 2 * len(jr.due_t) + len(js.out.b_t) + margin,
-                               _DUE)
+            due = _grown(jr.due, int(jr.count[J_DUE]), 2 * len(jr.due.t) + len(js.out.b_t) + margin)
+            js.record = jr._replace(due=due)
         elif status == GROW_ANSWERED:
             js.record = _grown(jr, int(jr.count[J_ANSWERED]), 2 * len(jr.answered) + margin,
                                ("answered",))

@@ -178,11 +178,8 @@ class Journey(NamedTuple):
     guide_extra: np.ndarray     # … taking this much longer (s)
     ret: np.ndarray             # [need] come-back delay drawn for its agent contact (NaN: none)
     answered: np.ndarray        # agent contacts answered since the last batch
-    due_t: np.ndarray           # come-backs for a later batch: a heap by (t, seq)
-    due_seq: np.ndarray
-    due_need: np.ndarray
-    due_k: np.ndarray
-    due_att: np.ndarray
+    due: Events                 # come-backs for a later batch (a = need, b = channel,
+                                #   d = attempt), a heap by (t, seq) as the event list
     b_need: np.ndarray          # the batch handed to the core
     b_t: np.ndarray
     b_prev: np.ndarray
@@ -195,110 +192,75 @@ class Journey(NamedTuple):
 
 # ------------------------------------------------------------------ the event list
 @njit(cache=True, inline="always")
-def _before(ev, i, j):
-    return ev.t[i] < ev.t[j] or (ev.t[i] == ev.t[j] and ev.seq[i] < ev.seq[j])
+def _before(h, i, j):
+    return h.t[i] < h.t[j] or (h.t[i] == h.t[j] and h.seq[i] < h.seq[j])
 
 
 @njit(cache=True, inline="always")
-def _swap(ev, i, j):
-    ev.t[i], ev.t[j] = ev.t[j], ev.t[i]
-    ev.seq[i], ev.seq[j] = ev.seq[j], ev.seq[i]
-    ev.kind[i], ev.kind[j] = ev.kind[j], ev.kind[i]
-    ev.a[i], ev.a[j] = ev.a[j], ev.a[i]
-    ev.b[i], ev.b[j] = ev.b[j], ev.b[i]
-    ev.d[i], ev.d[j] = ev.d[j], ev.d[i]
-    ev.f[i], ev.f[j] = ev.f[j], ev.f[i]
+def _swap(h, i, j):
+    h.t[i], h.t[j] = h.t[j], h.t[i]
+    h.seq[i], h.seq[j] = h.seq[j], h.seq[i]
+    h.kind[i], h.kind[j] = h.kind[j], h.kind[i]
+    h.a[i], h.a[j] = h.a[j], h.a[i]
+    h.b[i], h.b[j] = h.b[j], h.b[i]
+    h.d[i], h.d[j] = h.d[j], h.d[i]
+    h.f[i], h.f[j] = h.f[j], h.f[i]
+
+
+@njit(cache=True, inline="always")
+def _heap_push(h, count, n_at, seq_at, t, kind, a, b, f, d):
+    """Add a row to heap ``h`` (``count[n_at]`` rows), numbered ``count[seq_at]``."""
+    i = count[n_at]
+    count[n_at] = i + 1
+    h.t[i] = t
+    h.seq[i] = count[seq_at]
+    count[seq_at] += 1
+    h.kind[i], h.a[i], h.b[i], h.d[i], h.f[i] = kind, a, b, d, f
+    while i > 0:
+        parent = (i - 1) >> 1
+        if not _before(h, i, parent):
+            break
+        _swap(h, i, parent)
+        i = parent
+
+
+@njit(cache=True, inline="always")
+def _heap_pop(h, count, n_at):
+    """Remove the first row of heap ``h``, moving it past the heap's end; return that row."""
+    n = count[n_at] - 1
+    count[n_at] = n
+    _swap(h, 0, n)
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= n:
+            break
+        m = left
+        if left + 1 < n and _before(h, left + 1, left):
+            m = left + 1
+        if not _before(h, m, i):
+            break
+        _swap(h, i, m)
+        i = m
+    return n
 
 
 @njit(cache=True, inline="always")
 def push(ev, ag, t, kind, a, b, f, d=0):
     """Schedule an event at time ``t`` (numbered after every event scheduled before it)."""
-    i = ag.count[N_EVENTS]
-    ag.count[N_EVENTS] = i + 1
-    ev.t[i] = t
-    ev.seq[i] = ag.count[SEQ]
-    ag.count[SEQ] += 1
-    ev.kind[i], ev.a[i], ev.b[i], ev.d[i], ev.f[i] = kind, a, b, d, f
-    while i > 0:
-        parent = (i - 1) >> 1
-        if not _before(ev, i, parent):
-            break
-        _swap(ev, i, parent)
-        i = parent
+    _heap_push(ev, ag.count, N_EVENTS, SEQ, t, kind, a, b, f, d)
 
 
 @njit(cache=True, inline="always")
 def _pop(ev, ag):
-    """Remove the first event, moving it to the row past the heap's end; return that row."""
-    n = ag.count[N_EVENTS] - 1
-    ag.count[N_EVENTS] = n
-    _swap(ev, 0, n)
-    i = 0
-    while True:
-        left = 2 * i + 1
-        if left >= n:
-            break
-        m = left
-        if left + 1 < n and _before(ev, left + 1, left):
-            m = left + 1
-        if not _before(ev, m, i):
-            break
-        _swap(ev, i, m)
-        i = m
-    return n
-
-
-# ------------------------------------------------------------------ come-backs for a later batch
-@njit(cache=True, inline="always")
-def _due_before(jr, i, j):
-    return jr.due_t[i] < jr.due_t[j] or (jr.due_t[i] == jr.due_t[j]
-                                         and jr.due_seq[i] < jr.due_seq[j])
-
-
-@njit(cache=True, inline="always")
-def _due_swap(jr, i, j):
-    jr.due_t[i], jr.due_t[j] = jr.due_t[j], jr.due_t[i]
-    jr.due_seq[i], jr.due_seq[j] = jr.due_seq[j], jr.due_seq[i]
-    jr.due_need[i], jr.due_need[j] = jr.due_need[j], jr.due_need[i]
-    jr.due_k[i], jr.due_k[j] = jr.due_k[j], jr.due_k[i]
-    jr.due_att[i], jr.due_att[j] = jr.due_att[j], jr.due_att[i]
+    """Remove the first event; return its row (past the heap's end)."""
+    return _heap_pop(ev, ag.count, N_EVENTS)
 
 
 @njit(cache=True, inline="always")
 def _due_push(jr, t, need, k, attempt):
     """Journeys._due: heappush (t, seq, need, k, attempt)."""
-    jr.count[J_DUE_SEQ] += 1
-    i = jr.count[J_DUE]
-    jr.count[J_DUE] = i + 1
-    jr.due_t[i], jr.due_seq[i] = t, jr.count[J_DUE_SEQ]
-    jr.due_need[i], jr.due_k[i], jr.due_att[i] = need, k, attempt
-    while i > 0:
-        parent = (i - 1) >> 1
-        if not _due_before(jr, i, parent):
-            break
-        _due_swap(jr, i, parent)
-        i = parent
-
-
-@njit(cache=True, inline="always")
-def _due_pop(jr):
-    """Remove the first come-back; it is then in the row past the heap's end (returned)."""
-    n = jr.count[J_DUE] - 1
-    jr.count[J_DUE] = n
-    _due_swap(jr, 0, n)
-    i = 0
-    while True:
-        left = 2 * i + 1
-        if left >= n:
-            break
-        m = left
-        if left + 1 < n and _due_before(jr, left + 1, left):
-            m = left + 1
-        if not _due_before(jr, m, i):
-            break
-        _due_swap(jr, i, m)
-        i = m
-    return n
+    _heap_push(jr.due, jr.count, J_DUE, J_DUE_SEQ, t, 0, need, k, 0.0, attempt)
 
 
 # ------------------------------------------------------------------ the agent side
@@ -608,10 +570,10 @@ def _batch(c, ev, ag, jr, st, tb, par, out, now, limit):
         jr.b_need[n], jr.b_t[n], jr.b_prev[n], jr.b_att[n], jr.b_esc[n] = i, jr.need_t[i], -1, 0, -1
         n += 1
     first_back = n
-    while jr.count[J_DUE] > 0 and jr.due_t[0] < end:
-        r = _due_pop(jr)
-        jr.b_need[n], jr.b_t[n], jr.b_prev[n] = jr.due_need[r], max(jr.due_t[r], now), jr.due_k[r]
-        jr.b_att[n], jr.b_esc[n] = jr.due_att[r], -1
+    while jr.count[J_DUE] > 0 and jr.due.t[0] < end:
+        r = _heap_pop(jr.due, jr.count, J_DUE)
+        jr.b_need[n], jr.b_t[n], jr.b_prev[n] = jr.due.a[r], max(jr.due.t[r], now), jr.due.b[r]
+        jr.b_att[n], jr.b_esc[n] = jr.due.d[r], -1
         n += 1
     for i in range(first_back, n):
         st.bad[st.need_customer[jr.b_need[i]]] = jr.b_prev[i]
@@ -639,7 +601,7 @@ def _room(c, ev, ag, jr, out, margin):
     if ag.count[N_STAFFED] + margin >= ag.st_t.shape[0]:
         return GROW_STAFFED
     if jr.active:
-        if jr.count[J_DUE] + rows_b + margin + 2 >= jr.due_t.shape[0]:
+        if jr.count[J_DUE] + rows_b + margin + 2 >= jr.due.t.shape[0]:
             return GROW_DUE
         if jr.count[J_ANSWERED] + margin + 2 >= jr.answered.shape[0]:
             return GROW_ANSWERED
