@@ -194,3 +194,14 @@ def test_buffers_that_grow_many_times_change_nothing(monkeypatch, name, hours):
     sc = _centre(180.0, 2, 2, 60.0, 0.9, 8.0, 1, 60.0, False)     # redials: random buffers
     a, b = _both(sc, parse_run({"hours": 200}), seed)
     assert_same_records(a, b)
+
+
+def test_journeys_beside_direct_arrivals():
+    """A journey scenario whose agent channels also take direct arrivals (drawn by key, as
+    every contact of a journey run): the same contacts."""
+    sc, run, seed, _ = _load("baseline", "run.hours=300",
+                             "+scenario.channels.phone.arrivals_per_hour=20",
+                             "+scenario.channels.chat.arrivals_per_hour=5")
+    a, b = _both(sc, run, seed, 0)
+    assert (a.contacts["customer_id"] < 0).sum() > 1000       # the direct arrivals' contacts
+    assert_same_records(a, b)
