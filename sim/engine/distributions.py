@@ -12,10 +12,9 @@ import math
 import numpy as np
 
 from .scenario import HandleTime
-from .streams import Draws
 
 __all__ = ["handle_fill", "exponential_fill", "uniform_fill", "channel_fills", "DRAW_SOURCES",
-           "handle_sampler", "exponential_sampler", "uniform_sampler", "lognormal_params"]
+           "handle_shape", "lognormal_params"]
 
 #: The random sources of an agent channel, each the stream ``<channel>.<source>``.
 DRAW_SOURCES = ("handle", "patience", "redial", "redial_delay", "priority")
@@ -25,6 +24,15 @@ def lognormal_params(mean: float, cv: float) -> tuple[float, float]:
     """(mu, sigma) of the underlying normal for a lognormal with this mean and cv."""
     sigma2 = math.log1p(cv * cv)
     return math.log(mean) - sigma2 / 2.0, math.sqrt(sigma2)
+
+
+def handle_shape(spec: HandleTime) -> tuple[int, float, float, float]:
+    """(distribution code 0 fixed / 1 exponential / 2 lognormal, mean, mu, sigma): the handle
+    time as the counter-based draws take it (:func:`sim.engine.counter_rng.contact_draw`)."""
+    mu, sigma = lognormal_params(spec.mean_seconds, spec.cv) \
+        if spec.distribution == "lognormal" else (0.0, 0.0)
+    return (("fixed", "exponential", "lognormal").index(spec.distribution), spec.mean_seconds,
+            mu, sigma)
 
 
 def handle_fill(spec: HandleTime, rng: np.random.Generator):
@@ -58,18 +66,3 @@ def channel_fills(streams, name: str, spec) -> dict:
             "redial": uniform_fill(rng["redial"]),
             "redial_delay": exponential_fill(spec.redial_delay_seconds, rng["redial_delay"]),
             "priority": uniform_fill(rng["priority"])}
-
-
-def handle_sampler(spec: HandleTime, rng: np.random.Generator) -> Draws:
-    """Handle times one at a time (:func:`handle_fill`)."""
-    return Draws(handle_fill(spec, rng))
-
-
-def exponential_sampler(mean: float | None, rng: np.random.Generator) -> Draws:
-    """Exponential draws one at a time (:func:`exponential_fill`)."""
-    return Draws(exponential_fill(mean, rng))
-
-
-def uniform_sampler(rng: np.random.Generator) -> Draws:
-    """Uniform(0, 1) draws one at a time."""
-    return Draws(uniform_fill(rng))

@@ -17,7 +17,7 @@ import numpy as np
 from .agents import capacity_steps
 from .arrivals import hourly_rates, poisson_arrivals
 from .calendar import open_check
-from .distributions import DRAW_SOURCES, channel_fills, lognormal_params
+from .distributions import DRAW_SOURCES, channel_fills, handle_shape
 from .estimate import contact_limit
 from .fast_core import (
     DONE,
@@ -48,7 +48,7 @@ from .fast_core import (
 from .journey import BATCH, customer_state, journey_key, registered_share
 from .journey_core import new_out
 from .journey_tables import journey_tables
-from .log import OUTCOMES, REASONS, TooManyContacts, record_columns
+from .log import LOG_DTYPES, OUTCOMES, REASONS, TooManyContacts, record_columns
 from .streams import Streams
 
 __all__ = ["simulate_fast", "warm_up"]
@@ -59,17 +59,17 @@ BLOCK = 1 << 16
 #: come-backs, contacts), and the share of the expected contacts they start with; a test
 #: sets them near zero so that every buffer grows many times (the results must not change)
 START_ROWS, START_SHARE = 4096, 1.0
-_CONTACT_DTYPES = {"need": np.int64, "channel": np.int8, "priority": np.int8,
-                   "attempt": np.int32, "esc": np.int64, "arrival": np.float64,
-                   "handle": np.float64, "answer": np.float64, "end": np.float64,
-                   "outcome": np.int8, "pool": np.int8, "deadline": np.float64,
-                   "next": np.int64, "target": np.int8, "reason": np.int8, "guided": np.int8}
-#: the contact log's attribute names (sim.engine.log) of the compiled log's columns
-_LOG_NAMES = {"need": "need", "channel": "channel", "priority": "priority",
-              "attempt": "attempt", "esc": "escalated_from", "arrival": "arrival",
-              "handle": "handle", "answer": "answer", "end": "end", "outcome": "outcome",
-              "pool": "pool"}
-_BATCH_BUFFERS = ("b_need", "b_t", "b_prev", "b_att", "b_esc", "order")
+#: the compiled log: the contact log's columns (sim.engine.log), then each contact's place in
+#: its queue and the rarely set marks ContactLog keeps sparse
+_CONTACT_DTYPES = {**LOG_DTYPES, "deadline": np.float64, "next": np.int64, "target": np.int8,
+                   "reason": np.int8, "guided": np.int8}
+_BATCH_DTYPES = {"b_need": np.int64, "b_t": np.float64, "b_prev": np.int64, "b_att": np.int64,
+                 "b_esc": np.int64, "order": np.int64}
+
+
+def _batch_buffers(cap: int) -> dict:
+    """The Journey record's buffers of a batch of up to ``cap`` needs."""
+    return {k: np.empty(cap, dtype=d) for k, d in _BATCH_DTYPES.items()}
 
 
 def _contacts(n: int) -> Contacts:
@@ -99,15 +99,6 @@ def _flat(lists: list) -> tuple[np.ndarray, np.ndarray]:
     off = np.zeros(len(lists) + 1, dtype=np.int64)
     off[1:] = np.cumsum([len(x) for x in lists])
     return off, np.array([v for x in lists for v in x], dtype=np.int64)
-
-
-def _handle_shape(spec) -> tuple[int, float, float, float]:
-    """(distribution code, mean, mu, sigma) of a channel's handle time, as the counter-based
-    draws take them (:func:`sim.engine.counter_rng.contact_draw`)."""
-    h = spec.handle
-    mu, sigma = lognormal_params(h.mean_seconds, h.cv) if h.distribution == "lognormal" \
-        else (0.0, 0.0)
-    return ("fixed", "exponential", "lognormal").index(h.distribution), h.mean_seconds, mu, sigma
 
 
 class _JourneySide:
@@ -140,9 +131,7 @@ class _JourneySide:
             p_back=tab.p_back, esc_factor=tab.esc_factor.astype(float),
             matter=tab.matter_factor, guide_p=tab.guide_p, guide_from=tab.guide_from,
             guide_extra=tab.guide_extra_s, ret=np.full(self.n_needs, np.nan),
-            answered=np.empty(START_ROWS, i8), due=_events(START_ROWS),
-            b_need=np.empty(cap, i8), b_t=np.empty(cap), b_prev=np.empty(cap, i8),
-            b_att=np.empty(cap, i8), b_esc=np.empty(cap, i8), order=np.empty(cap, i8),
+            answered=np.empty(START_ROWS, i8), due=_events(START_ROWS), **_batch_buffers(cap),
             count=np.zeros(5, i8), tick=np.zeros(1))
 
     @staticmethod
@@ -153,8 +142,7 @@ class _JourneySide:
                        return_mean=0.0, cold_extra=0.0, horizon=0.0, need_t=np.empty(0),
                        p_back=np.zeros((1, 1)), esc_factor=e1, matter=np.zeros((1, 1)),
                        guide_p=e1, guide_from=e1, guide_extra=e1, ret=e1, answered=ei,
-                       due=_events(1),
-                       b_need=ei, b_t=e1, b_prev=ei, b_att=ei, b_esc=ei, order=ei,
+                       due=_events(1), **_batch_buffers(1),
                        count=np.zeros(5, i8), tick=np.zeros(1))
 
     def core_args(self):
@@ -171,10 +159,7 @@ class _JourneySide:
         jr = self.record
         cap = 2 * (len(jr.b_need) + int(jr.count[J_DUE]))
         self.out = new_out(cap, self.max_attempts)
-        i8 = np.int64
-        self.record = jr._replace(b_need=np.empty(cap, i8), b_t=np.empty(cap),
-                                  b_prev=np.empty(cap, i8), b_att=np.empty(cap, i8),
-                                  b_esc=np.empty(cap, i8), order=np.empty(cap, i8))
+        self.record = jr._replace(**_batch_buffers(cap))
 
 
 def _stub_core():
@@ -276,7 +261,7 @@ def _queue_arrays(scenario, channel_specs: dict, horizon: float) -> dict:
     code_q = np.full(len(reg), -1, dtype=np.int64)
     for q, name in enumerate(names):
         code_q[reg.code(name)] = q
-    shapes = np.array([_handle_shape(sp) for sp in specs]).reshape(len(specs), 4)
+    shapes = np.array([handle_shape(sp.handle) for sp in specs]).reshape(len(specs), 4)
     classes = [len(sp.priority_shares) for sp in specs]
     f8 = np.float64
     return dict(
@@ -364,7 +349,7 @@ def _records(scenario, replication: int, horizon: float, c, ag, js, pool_specs: 
 
     reg, pools = scenario.registry, list(pool_specs)
     n = int(ag.count[N_CONTACTS])
-    raw = {_LOG_NAMES[k]: getattr(c, k)[:n] for k in _LOG_NAMES}   # views: c is ours alone
+    raw = {k: getattr(c, k)[:n] for k in LOG_DTYPES}   # views: c is ours alone
     ns = int(ag.count[N_STAFFED])
     st_pool, st_t, st_n = ag.st_pool[:ns], ag.st_t[:ns], ag.st_n[:ns]
     target, reason, guided = c.target[:n], c.reason[:n], c.guided[:n]

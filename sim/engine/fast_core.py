@@ -81,7 +81,7 @@ class Contacts(NamedTuple):
     channel: np.ndarray     # int8: registry code
     priority: np.ndarray    # int8
     attempt: np.ndarray     # int32
-    esc: np.ndarray         # int64: escalated from (-1)
+    escalated_from: np.ndarray  # int64 (-1)
     arrival: np.ndarray     # float64 s
     handle: np.ndarray
     answer: np.ndarray
@@ -298,7 +298,7 @@ def _add(c, ag, need, k, prio, attempt, esc, t, handle, end, outcome):
     c.channel[cid] = k
     c.priority[cid] = prio
     c.attempt[cid] = attempt
-    c.esc[cid] = esc
+    c.escalated_from[cid] = esc
     c.arrival[cid] = t
     c.handle[cid] = handle
     c.answer[cid] = np.nan
@@ -392,13 +392,18 @@ def _enter(c, ev, ag, jr, st, tb, par, out, q, cid, prio, now, patience, limit):
 
 
 @njit(cache=True, inline="always")
+def _keyed_draw(ag, key, q, need, attempt):
+    """ChannelQueue.draw_keyed_one: (handle s, priority class, patience s) of (need, attempt)."""
+    a, b = ag.q_cum_off[q], ag.q_cum_off[q + 1]
+    return contact_draw(key, need, attempt, ag.q_dist[q], ag.q_mean[q], ag.q_mu[q],
+                        ag.q_sigma[q], ag.q_cum[a:b], ag.q_patience[q])
+
+
+@njit(cache=True, inline="always")
 def _arrival(c, ag, jr, q, need, attempt, now):
     """ChannelQueue.arrive, up to entering: draw and log; (contact id, priority, patience)."""
     if jr.active:
-        a, b = ag.q_cum_off[q], ag.q_cum_off[q + 1]
-        handle, prio, patience = contact_draw(jr.key, need, attempt, ag.q_dist[q], ag.q_mean[q],
-                                              ag.q_mu[q], ag.q_sigma[q], ag.q_cum[a:b],
-                                              ag.q_patience[q])
+        handle, prio, patience = _keyed_draw(ag, jr.key, q, need, attempt)
     else:
         prio = 0
         if ag.q_classes[q] > 1:
@@ -516,11 +521,7 @@ def _hand_off(c, ev, ag, jr, st, par, out, na, now, limit):
             and uniform(key, need, attempt, SLOT_GUIDE) < jr.guide_p[k]
         if guided:
             extra += jr.guide_extra[k]
-        q = ag.code_q[k]
-        a, b = ag.q_cum_off[q], ag.q_cum_off[q + 1]
-        handle, prio, patience = contact_draw(key, need, attempt, ag.q_dist[q], ag.q_mean[q],
-                                              ag.q_mu[q], ag.q_sigma[q], ag.q_cum[a:b],
-                                              ag.q_patience[q])
+        handle, prio, patience = _keyed_draw(ag, key, ag.code_q[k], need, attempt)
         if uniform(key, need, attempt, SLOT_AGENT_BACK) < jr.p_back[k, intent]:
             jr.ret[need] = exponential(jr.return_mean,
                                        uniform(key, need, attempt, SLOT_RETURN_DELAY))
@@ -589,10 +590,10 @@ def _batch(c, ev, ag, jr, st, tb, par, out, now, limit):
 # ------------------------------------------------------------------ the loop
 @njit(cache=True, inline="always")
 def _room(c, ev, ag, jr, out, margin):
-    """-1 when every buffer has room for the next event, else the status asking for it: an
-    event logs at most a batch's contacts (the core's output rows) and schedules at most an
-    entry per agent contact, a come-back per need, and per agent slot an answer, its end and
-    its matter's coming back."""
+    """-1 when every buffer but the random numbers' (:func:`_draw_budget`) has room for the
+    next event, else the status asking for it: an event logs at most a batch's contacts (the
+    core's output rows) and schedules at most an entry per agent contact, a come-back per
+    need, and per agent slot an answer, its end and its matter's coming back."""
     rows_d, rows_a, rows_b = out.d_need.shape[0], out.a_t.shape[0], out.b_t.shape[0]
     if ag.count[N_CONTACTS] + rows_d + rows_a + 2 >= c.need.shape[0]:
         return GROW_CONTACTS
@@ -610,12 +611,20 @@ def _room(c, ev, ag, jr, out, margin):
                 - jr.count[J_NEXT_NEED] + jr.count[J_DUE]
             if ahead > rows_a:
                 return GROW_OUT
-        return -1
-    for q in range(ag.q_code.shape[0]):
-        for s in range(5):
-            if ag.draw_pos[q, s] + 1 >= ag.draw_len[q, s]:
-                return REFILL
     return -1
+
+
+@njit(cache=True, inline="always")
+def _draw_budget(ag, jr):
+    """Events that surely find a random number in every buffer (each takes at most one from
+    each): checked once per budget, not per event. Journeys draw by key: no limit."""
+    if jr.active:
+        return np.int64(1) << 62
+    budget = np.int64(1) << 62
+    for q in range(ag.q_code.shape[0]):
+        for s in range(ag.draw_len.shape[1]):
+            budget = min(budget, ag.draw_len[q, s] - ag.draw_pos[q, s] - 1)
+    return budget
 
 
 @njit(cache=True, inline="always")
@@ -661,12 +670,18 @@ def _slots(c, ev, ag, jr, st, p, done, agents, now):
 @njit(cache=True, _nrt=False)   # allocates nothing (see sim.engine.journey_core)
 def run_loop(c, ev, ag, jr, st, tb, par, out, horizon, limit, margin):
     """Process events in order until the run ends (DONE) or a buffer needs the driver."""
+    budget = _draw_budget(ag, jr)
     while ag.count[N_EVENTS] > 0:
         if ev.t[0] >= horizon:                 # SimPy's ``until`` comes first at the horizon
             return DONE
         status = _room(c, ev, ag, jr, out, margin)
         if status >= 0:
             return status
+        if budget <= 0:
+            budget = _draw_budget(ag, jr)
+            if budget <= 0:
+                return REFILL
+        budget -= 1
         r = _pop(ev, ag)
         now = ev.t[r]
         ag.clock[0] = now

@@ -11,8 +11,8 @@ from array import array
 
 import numpy as np
 
-__all__ = ["ContactLog", "record_columns", "TooManyContacts", "RESOLVED", "ABANDONED", "FAILED", "OPEN",
-           "ESCALATED", "OUTCOMES", "REASONS"]
+__all__ = ["ContactLog", "record_columns", "LOG_DTYPES", "TooManyContacts", "RESOLVED",
+           "ABANDONED", "FAILED", "OPEN", "ESCALATED", "OUTCOMES", "REASONS"]
 
 #: Outcome codes. RESOLVED: resolved (for agent channels: answered). ABANDONED: left the
 #: queue. FAILED: ended without resolution or hand-over (also: channel closed).
@@ -34,6 +34,10 @@ _COLUMNS = (  # log attribute, array typecode, numpy dtype, name in the records
     ("answer", "d", np.float64, "answer_s"), ("end", "d", np.float64, "end_s"),
     ("outcome", "b", np.int8, "outcome_code"), ("pool", "b", np.int8, "pool_code"),
 )
+
+
+#: the log's columns (attribute → numpy dtype), for a log kept elsewhere (sim.engine.fast)
+LOG_DTYPES = {name: dtype for name, _, dtype, _ in _COLUMNS}
 
 
 class TooManyContacts(RuntimeError):

@@ -35,7 +35,7 @@ import numpy as np
 
 from .calendar import OpenCheck
 from .counter_rng import SLOT_REDIAL, SLOT_REDIAL_DELAY, contact_draw, contact_draws, exponential, uniform
-from .distributions import lognormal_params
+from .distributions import handle_shape
 from .events import At
 from .log import ABANDONED, FAILED, OPEN, ContactLog
 
@@ -72,12 +72,9 @@ class ChannelQueue:
         self._priority_u = draws["priority"]
         self._redial_p = spec.redial_probability
         self.key = None
-        h = spec.handle
-        mu, sigma = lognormal_params(h.mean_seconds, h.cv) if h.distribution == "lognormal" \
-            else (0.0, 0.0)
         patience = math.inf if spec.patience_seconds is None else spec.patience_seconds
-        self._shape = (("fixed", "exponential", "lognormal").index(h.distribution),
-                       h.mean_seconds, mu, sigma, np.array(self._cum_shares, dtype=float), patience)
+        self._shape = (*handle_shape(spec.handle), np.array(self._cum_shares, dtype=float),
+                       patience)
         self._redial_delay_mean = spec.redial_delay_seconds
 
     def arrive(self, need: int, attempt: int) -> None:
