@@ -46,6 +46,7 @@ def _compose(*overrides):
     ("company_x_2021", ["scenario.start_date=2021-08-25"]),   # logged-in-only chat, guidance
     ("end_open_phone_lines", []),                              # booked calls only
     ("restrict_agent_services", []),
+    ("improve_bot", []),                                       # the bot answers chats first
     ("with_email", []),
 ])
 def test_the_reference_core_gives_the_same_contacts(name, extra):

@@ -104,3 +104,34 @@ def test_named_study_configs_compose_and_validate(study):
             assert run.hours == 8760 and scenario.name == name
     if study == "staffing":
         assert scenario.staffing.mode == "required"
+
+
+def _leaves(node, prefix=""):
+    """(dotted key, value) of every leaf of a nested mapping."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, f"{prefix}{k}.")
+    else:
+        yield prefix[:-1], node
+
+
+LEVERS = sorted(p.stem for p in (Path(CONF_DIR) / "scenario" / "levers").glob("*.yaml"))
+
+
+def test_the_roadmap_and_each_plan_carry_every_lever_diff_in_full():
+    """A plan's diff lives once (scenarios/levers/); composing the roadmap must not let a later
+    plan's base undo an earlier plan's change (it once reset the seamless hand-over and the
+    agents' guidance)."""
+    assert len(LEVERS) == 6
+    road = _compose(["scenario=roadmap_2023"])["scenario"]
+    base = _compose(["scenario=base_2023"])["scenario"]
+    for lever in LEVERS:
+        own = _compose([f"scenario={lever}"])["scenario"]
+        diff = OmegaConf.to_container(OmegaConf.load(Path(CONF_DIR) / "scenario" / "levers"
+                                                     / f"{lever}.yaml"))
+        changed = 0
+        for key, value in _leaves(diff):
+            assert OmegaConf.select(OmegaConf.create(road), key) == value, f"roadmap: {key}"
+            assert OmegaConf.select(OmegaConf.create(own), key) == value, f"{lever}: {key}"
+            changed += OmegaConf.select(OmegaConf.create(base), key) != value
+        assert changed, f"{lever} changes nothing over base_2023"

@@ -181,6 +181,7 @@ def _stub_core():
                      hard_to_use_share=0.0, return_delay_s=0.0, horizon_s=0.0,
                      retry_penalty=0.0, wait_utility=0.0, wait_per_hour=0.0,
                      wait_spread_s=0.0, bot=-1, handover_to=-1, handover_utility=0.0,
+                     bot_in_front=False,
                      webshop=-1, portal=-1, passed_on=np.zeros(1, np.int8), lead_s=zf,
                      login_only_from=zf, login_only_first=0.0,
                      needs_login=np.zeros(1, np.int8), is_digital=np.zeros(1, np.bool_))

@@ -86,6 +86,7 @@ class CoreParams(NamedTuple):
     bot: int                      # the chatbot (hands over when not contained)
     handover_to: int              # the channel the bot hands over to (-1: no hand-over)
     handover_utility: float       # of that hand-over, right after a failed bot session
+    bot_in_front: bool            # a customer opening the hand-over channel meets the bot first
     webshop: int                  # records whether an order is a target product
     portal: int                   # records why a failed portal action failed
     passed_on: np.ndarray         # (int8) a failure here passes the matter on (harder contact)
@@ -291,6 +292,9 @@ def _walk(need, t, prev, attempt, esc, base_id, st, tb, par, key, ckey, out):
         k = choose(c, intent, t, mask, wait, i, prev, attempt, key, ckey, need, st, tb, par)
         if k < 0:
             return
+        if (k == par.handover_to and par.bot_in_front and prev != par.bot
+                and (mask >> par.bot) & 1 and tb.u0[st.segment[c], intent, par.bot] > -np.inf):
+            k = par.bot                                   # the bot answers the chat first
         if esc >= 0:
             _escalated(out, esc, base_id)
         if k >= WAIT or not par.is_digital[k]:

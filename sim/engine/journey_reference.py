@@ -185,6 +185,10 @@ def _walk(world: _World, rows: _Outputs, need, t, failed_channel, attempt, esc) 
         k = world.choose(need, customer, intent, t, failed_channel, attempt)
         if k == GIVE_UP:
             return
+        if k == par.handover_to and par.bot_in_front and failed_channel != par.bot \
+                and (par.bot, True) in world.options(customer, t) \
+                and tb.u0[st.segment[customer], intent, par.bot] > -math.inf:
+            k = par.bot                            # the bot answers the chat first
         if esc >= 0:
             rows.set_outcome(esc, ESCALATED)
         if k >= WAIT or not par.is_digital[k]:

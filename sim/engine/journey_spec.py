@@ -258,13 +258,19 @@ class Bot(DigitalChannel):
     utility) or ``cold`` (the customer repeats the matter: ``cold_handover_utility``, and
     ``cold_extra_handle_seconds`` longer); ``none``: no hand-over, chat is an ordinary
     option. The two utilities are equal by default: the customer is offered the hand-over
-    the same way and learns only in the chat whether the context came along."""
+    the same way and learns only in the chat whether the context came along.
+
+    ``in_front``: the bot answers first in the hand-over channel — a customer who opens chat
+    while the bot is open to them has a bot session first (a bot contact), and what the bot
+    does not contain goes on as after any failed bot session (the hand-over is one option).
+    A customer waiting for chat's opening is not met by the bot."""
 
     handover: str = field(default="cold", metadata={"choices": ("seamless", "cold", "none")})
     handover_channel: str = "chat"
     cold_extra_handle_seconds: float = field(default=90.0, metadata=_NONNEG)
     seamless_handover_utility: float = 2.5
     cold_handover_utility: float = 2.5
+    in_front: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -264,6 +264,7 @@ def _params(sc, reg: Registry, digital: dict, horizon_s: float) -> CoreParams:
         wait_per_hour=float(ch.wait_utility_per_hour), wait_spread_s=ch.wait_spread_hours * HOUR,
         bot=reg.code(BOT), handover_to=reg.code(target) if handover else -1,
         handover_utility=float(handover_u),
+        bot_in_front=bool(handover and bot.in_front),
         webshop=reg.code(WEBSHOP), portal=reg.code(PORTAL),
         passed_on=np.array([n in PASSING_ON for n in reg.names], dtype=np.int8),
         lead_s=np.array([c.lead_time_hours * HOUR if c is not None and k == "booked" else -1.0
