@@ -30,6 +30,7 @@ from pathlib import Path
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "EXIT_TERMINATED",
            "BadInput", "Failure", "Carried", "Terminated", "run_command", "quiet_start",
+           "raise_if_interrupted",
            "write_traceback", "one_line", "is_disk_error", "disk_message", "folder_problem"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
@@ -118,8 +119,27 @@ def write_traceback(exc: BaseException, folder: Path | None, prog: str,
     return None
 
 
+#: the signals received while :func:`run_command` runs: Python prints and drops the exception a
+#: signal handler raises when the signal lands inside a finaliser (``Exception ignored in …
+#: __del__``), so a command could otherwise go on and finish as if never interrupted
+_PENDING: list[int] = []
+
+
 def _on_sigterm(signum, frame):  # pragma: no cover - exercised by the CLI tests
+    _PENDING.append(signum)
     raise Terminated()
+
+
+def _on_sigint(signum, frame):  # pragma: no cover - exercised by the fault catalogue
+    _PENDING.append(signum)
+    raise KeyboardInterrupt
+
+
+def raise_if_interrupted() -> None:
+    """Call before a command makes its result final (a run's ``kpis.json``, a sweep run moved
+    into place): a Ctrl-C or SIGTERM whose exception was dropped still stops it there."""
+    if _PENDING:
+        raise Terminated() if _PENDING[-1] == signal.SIGTERM else KeyboardInterrupt()
 
 
 def quiet_start(prog: str) -> None:
@@ -152,10 +172,11 @@ def run_command(prog: str, body, user_errors: tuple = (), error_folder=None,
 
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
-        signal.signal(signal.SIGINT, signal.default_int_handler)     # Ctrl-C: KeyboardInterrupt
+        signal.signal(signal.SIGINT, _on_sigint)                     # Ctrl-C: KeyboardInterrupt
     except ValueError:          # not the main thread
         previous = None
     bad_input = (BadInput, ConfigError, *user_errors)
+    _PENDING.clear()
     try:
         try:
             code = body()

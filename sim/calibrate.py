@@ -23,6 +23,18 @@ is a relative change against the reference scenario; a ``value`` target is
 matched in relative terms. ``tolerance`` of a target: percentage points of
 change (``change``) or relative error (``value``); default 0.01.
 
+A parameter is a scenario key (set to the fitted value) or a named mechanism: its strength
+is added to the reference scenario's value of every key it ``shift``s (one strength for
+several channels: a mechanism, not a knob per figure)::
+
+      digital_adoption:                 # one trend shared by the digital channels
+        shift: [choice.channel_constant.bot, choice.channel_constant.webshop]
+        start: 0.0, lower: -0.5, upper: 1.0, tolerance: 0.02
+        about: "customers turn to digital channels year on year"
+
+``extends: OTHER.yaml`` (a file beside it) takes that file's keys, its own replacing them
+whole: a placebo is the real file with other targets, the same parameters and bounds.
+
 The search is ``scipy.optimize.least_squares`` over the bounded parameters,
 each evaluation a simulation with the same seed (common random numbers: the
 same customers and needs for every trial, so differences come from the
@@ -30,7 +42,17 @@ parameters). Residuals are in units of each target's tolerance. The fit is
 printed (target, simulated, CI, residual per figure) and written to
 ``results/calibration/<name>/`` as ``fit.csv`` and ``fitted.yaml``, a scenario
 diff; ``--apply`` also writes the diff to the targets file's ``fit_file``.
-Exit status: 0 when every figure is within its tolerance, 1 when not, 2 for
+How far to trust the fit (printed, and written beside ``fit.csv``):
+
+* ``parameters.csv``: each parameter's standard error (from the Jacobian of the figures and
+  their simulation noise, :func:`standard_errors`) and the figures that pin it, with a
+  warning for one the figures do not identify or that ends at a bound;
+* ``--check-seeds N``: the fit on seeds seed+1 … seed+N (``seeds.csv``): the figures' spread;
+* ``--cross-validate``: leave-one-out — each figure predicted by a fit without it
+  (``cross_validation.csv``: predicted vs published, the error in points, the sign).
+
+``--apply`` writes these beside the fit file too (``<fit file>.checks.json``) for the
+report. Exit status: 0 when every figure is within its tolerance, 1 when not, 2 for
 bad input.
 """
 
@@ -42,6 +64,7 @@ if __name__ == "__main__":       # python -m …: a Ctrl-C while the imports bel
     quiet_start("ccsim-calibrate")
 
 import argparse
+import json
 import math
 import os
 import re
@@ -62,12 +85,18 @@ FIGURES = "volumes.<channel>, volumes.<channel>.<YYYY-MM>, metrics.<key>"
 
 @dataclass(frozen=True)
 class ParameterSpec:
-    """One parameter to fit: a dotted path inside the scenario (the mapping key)."""
+    """One parameter to fit: a dotted path inside the scenario (the mapping key), set to the
+    value; or a named mechanism (the key a name) whose strength is *added* to the value of
+    each path in ``shift`` in the reference scenario (the change from the reference year: one
+    digital adoption trend moving every digital channel's constant, say; without a reference,
+    the scenario's own value). ``about``: what the mechanism is, for the report."""
 
     start: float
     lower: float
     upper: float
     tolerance: float = field(metadata={"min_exclusive": 0.0})
+    shift: tuple[str, ...] = ()
+    about: str = ""
 
     def problems(self, key: str) -> list[str]:
         if not self.lower < self.upper:
@@ -142,7 +171,7 @@ class TargetsFile:
     @cached_property
     def fitted(self) -> list[Parameter]:
         """The parameters to fit, in file order."""
-        return [Parameter(path, p.start, p.lower, p.upper, p.tolerance)
+        return [Parameter(path, p.start, p.lower, p.upper, p.tolerance, tuple(p.shift), p.about)
                 for path, p in self.parameters.items()]
 
     @cached_property
@@ -153,7 +182,12 @@ class TargetsFile:
                 for fig, t in self.targets.items()]
 
     def problems(self, key: str) -> list[str]:
+        shifted = [q for p in self.fitted for q in p.shift]
+        paths = [p.path for p in self.fitted if not p.shift]
+        twice = sorted({q for q in paths if paths.count(q) > 1 or q in shifted})
         return (fail_if(not self.parameters, "parameters", {}, "name at least one to fit")
+                + fail_if(bool(twice), "parameters", twice, "a key set by a parameter is moved "
+                          "by no other (mechanisms' shifts of one key add up)")
                 + fail_if(not self.targets, "targets", {}, "name at least one figure to match")
                 + fail_if(any(t.change is not None for t in self.targets.values())
                           and not self.reference, "reference", self.reference,
@@ -162,11 +196,23 @@ class TargetsFile:
 
 @dataclass
 class Parameter:
-    path: str
+    path: str            # a scenario key, or the name of a mechanism that shifts ``shift``
     start: float
     lower: float
     upper: float
     tolerance: float
+    shift: tuple[str, ...] = ()
+    about: str = ""
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The scenario keys the parameter moves."""
+        return self.shift or (self.path,)
+
+    def at_bound(self, v: float) -> str | None:
+        """"lower"/"upper" when v is within a tolerance of that bound."""
+        return ("lower" if v - self.lower < self.tolerance
+                else "upper" if self.upper - v < self.tolerance else None)
 
 
 @dataclass
@@ -202,6 +248,19 @@ def compose(scenario: str, overrides: list[str]) -> dict:
         raise ConfigError([f"scenario {scenario!r} with overrides {overrides}: "
                            f"{hydra_message(exc)}"]) from None
     return job_config(cfg)
+
+
+def get_path(cfg: dict, path: str, key: str) -> float:
+    """cfg["scenario"][a][b]… for path "a.b…" (a number; ``key`` names it in errors)."""
+    node = cfg["scenario"]
+    for i, k in enumerate(path.split(".")):
+        if not isinstance(node, dict) or k not in node:
+            raise ConfigError([f"{key}: scenario has no {'.'.join(path.split('.')[:i + 1])} "
+                               "(a mechanism's `shift` moves values the scenario sets)"])
+        node = node[k]
+    if isinstance(node, bool) or not isinstance(node, (int, float)):
+        raise ConfigError([f"{key}: scenario's {path} = {node!r} is not a number"])
+    return float(node)
 
 
 def set_path(cfg: dict, path: str, value: float) -> None:
@@ -270,19 +329,23 @@ class Fit:
     Jacobian are simulated in parallel processes.
     """
 
-    def __init__(self, spec: TargetsFile, progress: bool = True, jobs: int = 1):
+    def __init__(self, spec: TargetsFile, progress: bool = True, jobs: int = 1,
+                 reference: dict | None = None):
         self.spec = spec
         self.progress = progress
         self.jobs = max(1, int(jobs))
         overrides = [*spec.overrides, f"seed={spec.seed}"]
         self.base = compose(spec.scenario, overrides)
+        origin = compose(spec.reference, overrides) if spec.reference else self.base
+        self.shift_base = {path: get_path(origin, path, f"parameters.{p.path}.shift")
+                           for p in spec.fitted if p.shift for path in p.shift}
         self.config([p.start for p in spec.fitted])     # bad parameter paths fail now
         self._check_channels()
         self.wanted = [t.figure for t in spec.goals]
-        self.reference = None
-        if spec.reference:
-            self.reference = figures(compose(spec.reference, overrides),
-                                     max(spec.replications, spec.check_replications), self.wanted)
+        self.reference = reference     # the reference's figures (given: a fit of the same seed)
+        if spec.reference and reference is None:
+            self.reference = figures(origin, max(spec.replications, spec.check_replications),
+                                     self.wanted)
         self._cache: dict[tuple, dict] = {}
         self.evaluations = 0
         self.best_x, self.best_cost = None, math.inf
@@ -303,9 +366,18 @@ class Fit:
         import copy
 
         cfg = copy.deepcopy(self.base)
-        for p, v in zip(self.spec.fitted, x):
-            set_path(cfg, p.path, float(v))
+        for path, v in self.values(x).items():
+            set_path(cfg, path, v)
         return cfg
+
+    def values(self, x) -> dict[str, float]:
+        """Each scenario key the parameters move, and its value at x (a key shifted by
+        several mechanisms: the reference's value plus their sum)."""
+        out: dict[str, float] = {}
+        for p, v in zip(self.spec.fitted, x):
+            for path in p.paths:
+                out[path] = out.get(path, self.shift_base.get(path, 0.0)) + float(v)
+        return out
 
     @staticmethod
     def _key(x, replications: int) -> tuple:
@@ -395,7 +467,7 @@ def _residual(t: Target, sim: float) -> float:
     return (sim / t.target - 1.0) / t.tolerance if t.target else sim / t.tolerance
 
 
-def fit(spec: TargetsFile, progress: bool = True, jobs: int = 1):
+def fit(spec: TargetsFile, progress: bool = True, jobs: int = 1, reference: dict | None = None):
     """Run the search; returns (fitted values, fit table rows, the Fit).
 
     The fitted values are the best point the search simulated (smallest sum of
@@ -403,7 +475,7 @@ def fit(spec: TargetsFile, progress: bool = True, jobs: int = 1):
     """
     from scipy.optimize import least_squares
 
-    f = Fit(spec, progress, jobs)
+    f = Fit(spec, progress, jobs, reference)
     x0 = np.array([p.start for p in spec.fitted])
     lo = np.array([p.lower for p in spec.fitted])
     hi = np.array([p.upper for p in spec.fitted])
@@ -434,17 +506,118 @@ def table(f: Fit, x) -> list[dict]:
     return rows
 
 
-def diff_yaml(spec: TargetsFile, x) -> str:
-    """The fitted parameters as a scenario diff (Hydra package ``scenario``)."""
+# ------------------------------------------------------------ how much to trust a fit
+#: a published change is given to 0.1 percentage point: its rounding is part of its noise
+PUBLISHED_PRECISION = 0.001
+
+
+def standard_errors(f: Fit, x) -> list[dict]:
+    """Each parameter's standard error, from the Jacobian of the figures at the fit and the
+    simulation noise of the figures the search matched, and the figures that pin it.
+
+    The Jacobian: forward differences of one tolerance per parameter, each point on the
+    check replications (common random numbers). The noise of figure j: the variance of its
+    per-replication value over the check replications, divided by the search's replications
+    (what each evaluation of the search averaged), plus the published figure's rounding.
+    Weighted least squares then gives the covariance ``(Jᵀ W J)⁻¹`` with ``W`` the inverse
+    noise (a pseudo-inverse: a direction the figures do not see has no finite error). The
+    figures that pin a parameter are those whose noise makes up most of its variance
+    (``G = Cov Jᵀ W``: the parameter's response to each figure). A parameter is *not
+    identified* when its standard error exceeds a quarter of its plausible range (its bounds),
+    and flagged when it ends within a tolerance of a bound.
+    """
+    spec, reps = f.spec, f.spec.check_replications
+    steps, points = [], []
+    for i, p in enumerate(spec.fitted):
+        h = p.tolerance if x[i] + p.tolerance <= p.upper else -p.tolerance
+        xi = np.array(x, dtype=float)
+        xi[i] += h
+        points.append(xi)
+        steps.append(h)
+    f._evaluate([np.asarray(x, float), *points], reps, counted=False)
+    base = f.simulated(x, reps, counted=False)
+    figs = [t.figure for t in spec.goals]
+    m0 = np.array([np.nanmean(base[k]) for k in figs])
+    jac = np.column_stack([(np.array([np.nanmean(f.simulated(xi, reps, counted=False)[k])
+                                      for k in figs]) - m0) / h
+                           for xi, h in zip(points, steps)])
+    if reps > 1:
+        var = np.array([np.nanvar(base[k], ddof=1) for k in figs]) / spec.replications
+    else:
+        var = np.full(len(figs), math.nan)
+    var = var + np.array([(PUBLISHED_PRECISION if t.kind == "change"
+                           else PUBLISHED_PRECISION * abs(t.target)) ** 2 / 12
+                          for t in spec.goals])
+    rows = []
+    ok = bool(np.all(np.isfinite(var)))
+    if ok:
+        w = 1.0 / var
+        cov = np.linalg.pinv(jac.T @ (w[:, None] * jac))
+        gain = cov @ (jac.T * w[None, :])                 # parameter i's response to figure j
+        share = (gain * np.sqrt(var)[None, :]) ** 2
+        share = share / np.maximum(share.sum(axis=1, keepdims=True), 1e-300)
+    for i, p in enumerate(spec.fitted):
+        se = float(math.sqrt(max(cov[i, i], 0.0))) if ok else math.nan
+        seen = ok and float(np.abs(jac[:, i]).max()) > 0
+        identified = bool(seen and se <= (p.upper - p.lower) / 4)
+        pins = ([(figs[j], float(share[i, j])) for j in np.argsort(-share[i])
+                 if share[i, j] >= 0.15] if ok else [])
+        rows.append({"parameter": p.path, "value": float(x[i]), "se": se if seen else math.nan,
+                     "lower": p.lower, "upper": p.upper, "at_bound": p.at_bound(float(x[i])) or "",
+                     "identified": identified,
+                     "pinned_by": "; ".join(f"{k.removeprefix('volumes.')} {v:.0%}"
+                                            for k, v in pins[:3]),
+                     "about": p.about})
+    return rows
+
+
+def figures_on_seed(f: Fit, x, seed: int, progress: bool = False) -> list[dict]:
+    """The fit table at x with another seed (the reference simulated with it too)."""
+    import dataclasses
+
+    other = Fit(dataclasses.replace(f.spec, seed=int(seed)), progress=progress, jobs=f.jobs)
+    return [{**r, "seed": int(seed)} for r in table(other, x)]
+
+
+def cross_validate(f: Fit, progress: bool = True) -> list[dict]:
+    """Leave-one-out: for each figure, fit without it (from the file's start values, the same
+    parameters and bounds) and predict it with the check replications."""
+    import dataclasses
+
+    spec, out = f.spec, []
+    for k, t in enumerate(spec.goals):
+        if progress:
+            print(f"[ccsim-calibrate] cross-validation {k + 1}/{len(spec.goals)}: fitting "
+                  f"without {t.figure}", file=sys.stderr, flush=True)
+        rest = {fig: tt for fig, tt in spec.targets.items() if fig != t.figure}
+        held = dataclasses.replace(spec, targets=rest)
+        x_k, rows_k, _ = fit(held, progress=False, jobs=f.jobs, reference=f.reference)
+        row = next(r for r in table(f, x_k) if r["figure"] == t.figure)
+        same_sign = (row["simulated"] > 0) == (t.target > 0) if t.kind == "change" else None
+        out.append({"figure": t.figure, "kind": t.kind, "published": t.target,
+                    "predicted": row["simulated"], "ci95": row["ci95"],
+                    "error": row["simulated"] - t.target, "same_sign": same_sign,
+                    "others_within_tolerance": all(abs(r["residual_tolerances"]) <= 1.0
+                                                   for r in rows_k),
+                    **{f"fit.{p.path}": float(v) for p, v in zip(spec.fitted, x_k)}})
+    return out
+
+
+def diff_yaml(f: Fit, x) -> str:
+    """The fitted parameters as a scenario diff (Hydra package ``scenario``); a mechanism's
+    strength is named in a comment, its keys carry the values it gives."""
+    spec = f.spec
     tree: dict = {}
-    for p, v in zip(spec.fitted, x):
+    for path, v in f.values(x).items():
         node = tree
-        keys = p.path.split(".")
+        keys = path.split(".")
         for k in keys[:-1]:
             node = node.setdefault(k, {})
         node[keys[-1]] = round(float(v), 6)
     head = (f"# @package scenario\n# Fitted by `ccsim-calibrate` ({spec.name}): parameters of "
             f"scenario {spec.scenario}, seed {spec.seed}.\n")
+    head += "".join(f"# {p.path} = {v:+.6f}, added to {spec.reference}'s "
+                    f"{', '.join(p.shift)}\n" for p, v in zip(spec.fitted, x) if p.shift)
     return head + yaml.safe_dump(tree, sort_keys=False)
 
 
@@ -488,36 +661,141 @@ def _main(argv: list[str] | None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="parallel simulations for the Jacobian (default: all cores, %(default)s)")
+    parser.add_argument("--cross-validate", action="store_true",
+                        help="leave-one-out: for each figure, fit without it and predict it; "
+                        "writes cross_validation.csv")
+    parser.add_argument("--check-seeds", type=int, default=0, metavar="N",
+                        help="the fit on N other seeds (seed+1 … seed+N): the figures' spread; "
+                        "writes seeds.csv")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         raise ConfigError([f"--jobs = {args.jobs}; allowed: 1 or more"])
-    try:
-        data = yaml.safe_load(args.targets.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        detail = " ".join(str(exc).split())
-        raise ConfigError([f"cannot read targets file {args.targets}: {detail}"]) from None
-    spec = parse_spec(data)
+    if args.check_seeds < 0:
+        raise ConfigError([f"--check-seeds = {args.check_seeds}; allowed: 0 or more"])
+    spec = parse_spec(load_targets(args.targets))
     if args.apply and not spec.fit_file:
         raise ConfigError(["--apply needs fit_file in the targets file"])
-    x, rows, _ = fit(spec, progress=not args.quiet, jobs=args.jobs)
-    import pandas as pd
-
-    from analysis import runio
-
-    out = args.out or ROOT / "results" / "calibration" / spec.name
+    x, rows, f = fit(spec, progress=not args.quiet, jobs=args.jobs)
     _print(rows, spec, x)
-    runio.write_csv(out / "fit.csv", pd.DataFrame(rows))
-    text = diff_yaml(spec, x)
-    runio.write_text(out / "fitted.yaml", text)
-    print(f"[ccsim-calibrate] fit: {out / 'fit.csv'}; fitted parameters: {out / 'fitted.yaml'}")
-    if args.apply:
-        target = (ROOT / spec.fit_file) if not Path(spec.fit_file).is_absolute() else Path(spec.fit_file)
-        runio.write_text(target, text)
-        print(f"[ccsim-calibrate] applied: {target}")
+    errors = standard_errors(f, x)
+    _print_errors(errors)
+    seeds = [r for k in range(1, args.check_seeds + 1)
+             for r in figures_on_seed(f, x, spec.seed + k)]
+    if seeds:
+        _print_seeds(seeds, rows, spec)
+    loo = cross_validate(f, progress=not args.quiet) if args.cross_validate else []
+    if loo:
+        _print_loo(loo)
+    _write(args, f, x, {"fit": rows, "parameters": errors, "seeds": seeds,
+                        "cross_validation": loo})
     ok = all(abs(r["residual_tolerances"]) <= 1.0 for r in rows)
     if not ok:
         print("[ccsim-calibrate] not every figure is within its tolerance", file=sys.stderr)
     return 0 if ok else 1
+
+
+def _write(args, f: Fit, x, tables: dict) -> None:
+    """The fit's files in the output folder; with ``--apply`` the fit file and its checks."""
+    import pandas as pd
+
+    from analysis import runio
+
+    spec = f.spec
+    out = args.out or ROOT / "results" / "calibration" / spec.name
+    files = {"fit": "fit.csv", "parameters": "parameters.csv", "seeds": "seeds.csv",
+             "cross_validation": "cross_validation.csv"}
+    for key, name in files.items():
+        if tables[key]:
+            runio.write_csv(out / name, pd.DataFrame(tables[key]))
+    text = diff_yaml(f, x)
+    runio.write_text(out / "fitted.yaml", text)
+    print(f"[ccsim-calibrate] fit: {out / 'fit.csv'}; parameters and their standard errors: "
+          f"{out / 'parameters.csv'}; fitted scenario diff: {out / 'fitted.yaml'}"
+          + (f"; other seeds: {out / 'seeds.csv'}" if tables["seeds"] else "")
+          + (f"; leave-one-out: {out / 'cross_validation.csv'}"
+             if tables["cross_validation"] else ""))
+    if args.apply:
+        target = Path(spec.fit_file) if Path(spec.fit_file).is_absolute() \
+            else ROOT / spec.fit_file
+        runio.write_text(target, text)
+        checks = {"name": spec.name, "seed": spec.seed,
+                  **{k: (v or None) for k, v in tables.items()}}
+        runio.write_text(checks_path(target), json.dumps(checks, indent=1, default=_jsonable))
+        print(f"[ccsim-calibrate] applied: {target} (and how far to trust it: "
+              f"{checks_path(target)})")
+
+
+def checks_path(fit_file: Path) -> Path:
+    """Where ``--apply`` writes the fit's standard errors, other seeds and leave-one-out:
+    beside the fit file (``<name>.checks.json``), so the report reads them with the fit."""
+    return Path(fit_file).with_suffix(".checks.json")
+
+
+def _jsonable(v):
+    return float(v) if isinstance(v, (np.floating, np.integer)) else bool(v) \
+        if isinstance(v, np.bool_) else str(v)
+
+
+def load_targets(path: Path) -> dict:
+    """The targets file as a mapping; ``extends: OTHER.yaml`` (beside it) takes every key of
+    that file, the file's own keys replacing them whole (a placebo: the same parameters and
+    bounds, other targets)."""
+    def read(p: Path):
+        try:
+            return yaml.safe_load(p.read_text())
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            detail = " ".join(str(exc).split())
+            raise ConfigError([f"cannot read targets file {p}: {detail}"]) from None
+
+    data = read(Path(path))
+    if isinstance(data, dict) and "extends" in data:
+        base_path = Path(path).parent / str(data["extends"])
+        base = read(base_path)
+        if not isinstance(base, dict) or "extends" in base:
+            raise ConfigError([f"extends = {data['extends']!r}: {base_path} must be a targets "
+                               "file that extends no other"])
+        data = {**base, **{k: v for k, v in data.items() if k != "extends"}}
+    return data
+
+
+def _print_errors(errors: list[dict]) -> None:
+    print("  parameter                                  fitted   ± SE     pinned by")
+    for e in errors:
+        se = "–" if e["se"] != e["se"] else f"{e['se']:.3f}"
+        print(f"  {e['parameter']:<40} {e['value']:>8.3f} {se:>7}   {e['pinned_by'] or '–'}")
+        if not e["identified"]:
+            print(f"  WARNING: {e['parameter']} is not identified by the figures (standard "
+                  f"error {se}, its range {e['lower']:g} … {e['upper']:g})", file=sys.stderr)
+        if e["at_bound"]:
+            print(f"  WARNING: {e['parameter']} = {e['value']:.4g} sits at its {e['at_bound']} "
+                  "bound: the figures push it beyond its plausible range", file=sys.stderr)
+
+
+def _print_seeds(seeds: list[dict], rows: list[dict], spec: TargetsFile) -> None:
+    print(f"  on other seeds (the calibration seed {spec.seed} first):")
+    by = {}
+    for r in seeds:
+        by.setdefault(r["figure"], []).append(r)
+    for r in rows:
+        others = by.get(r["figure"], [])
+        fmt = (lambda v: f"{v:+.1%}") if r["kind"] == "change" else (lambda v: f"{v:,.4g}")
+        vals = " ".join(fmt(o["simulated"]) for o in others)
+        off = max([abs(o["simulated"] - o["target"]) for o in others] or [0.0])
+        print(f"  {r['figure']:<34} {fmt(r['simulated']):>8} | {vals}   (at most "
+              + (f"{off * 100:.1f} points" if r["kind"] == "change" else f"{off:,.4g}")
+              + " off)")
+
+
+def _print_loo(loo: list[dict]) -> None:
+    print("  leave-one-out (each figure predicted by a fit without it):")
+    for r in loo:
+        if r["kind"] == "change":
+            print(f"  {r['figure']:<34} published {r['published']:+.1%}, predicted "
+                  f"{r['predicted']:+.1%} (error {r['error'] * 100:+.1f} points"
+                  f"{'' if r['same_sign'] else ', the wrong sign'})")
+        else:
+            print(f"  {r['figure']:<34} published {r['published']:,.4g}, predicted "
+                  f"{r['predicted']:,.4g}")
 
 
 if __name__ == "__main__":  # pragma: no cover

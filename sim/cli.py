@@ -40,6 +40,7 @@ from analysis.guard import (
     disk_message,
     is_disk_error,
     one_line,
+    raise_if_interrupted,
     run_command,
     write_traceback,
 )
@@ -245,6 +246,7 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
     kpis["channel_kinds"] = dict(zip(reg.names, reg.kinds))   # for the report (sim.engine.channels)
     kpis["channel_closed_from"] = channel_closed_from(scenario)
     kpis["files"] = runio.manifest(out_dir)
+    raise_if_interrupted()
     runio.write_json(out_dir / runio.KPIS_FILE, kpis)
     return kpis
 
@@ -412,7 +414,9 @@ def execute(prep: PreparedRun, out_dir: Path, overrides: list[str]) -> dict:
         runio.write_yaml(out_dir / "scenario.yaml", to_dict(prep.scenario))
         runio.write_yaml(out_dir / "run.yaml", {"seed": prep.seed, "run": to_dict(prep.run),
                                                 "overrides": overrides})
-        return run_scenario(prep.scenario, prep.run, prep.seed, out_dir, prep.defs)
+        kpis = run_scenario(prep.scenario, prep.run, prep.seed, out_dir, prep.defs)
+        raise_if_interrupted()
+        return kpis
     except Exception as exc:
         _try(lambda: runio.remove_run_files(out_dir))
         if isinstance(exc, TooManyContacts):

@@ -269,6 +269,7 @@ def record_calibrations(study_dir: Path) -> None:
 
     from analysis.runio import write_text
 
+    from .calibrate import checks_path
     from .cli import CONF_DIR
 
     root = Path(CONF_DIR).parent
@@ -276,12 +277,16 @@ def record_calibrations(study_dir: Path) -> None:
     for spec_path in sorted((Path(CONF_DIR) / "calibration").glob("*.yaml")):
         try:
             spec = yaml.safe_load(spec_path.read_text()) or {}
-            fit_path = root / spec.get("fit_file", "")
+            if not isinstance(spec, dict) or not spec.get("fit_file") or "extends" in spec:
+                continue                    # a check of another fit (a placebo), not a fit
+            fit_path = root / spec["fit_file"]
             fit = yaml.safe_load(fit_path.read_text()) if fit_path.is_file() else None
-        except (OSError, yaml.YAMLError):
+            checks_file = checks_path(fit_path)
+            checks = json.loads(checks_file.read_text()) if checks_file.is_file() else None
+        except (OSError, ValueError, yaml.YAMLError):
             continue
         out[spec_path.stem] = {"spec_file": str(spec_path.relative_to(root)), "spec": spec,
-                               "fit_file": spec.get("fit_file"), "fit": fit}
+                               "fit_file": spec.get("fit_file"), "fit": fit, "checks": checks}
     write_text(study_dir / CALIBRATIONS_FILE, json.dumps(out, indent=1))
 
 

@@ -1,8 +1,13 @@
-"""ccsim-calibrate: recovers known parameters; rejects bad targets files."""
+"""ccsim-calibrate: recovers known parameters within their standard errors, reports how far
+to trust a fit (leave-one-out, other seeds, a mechanism shifting several keys, a placebo file
+extending another); rejects bad targets files."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -25,7 +30,7 @@ def _targets(tmp_path, wanted=("volumes.bot", "volumes.webshop")) -> dict:
     sim = figures(cfg, 1, list(wanted))
     return {
         "name": "recover", "scenario": "baseline", "seed": int(cfg["seed"]), "overrides": SMALL,
-        "replications": 1, "check_replications": 1, "max_evaluations": 30,
+        "replications": 1, "check_replications": 3, "max_evaluations": 30,
         "fit_file": str(tmp_path / "fit.yaml"),
         "parameters": {p: {"start": START[p], "lower": BOUNDS[p][0], "upper": BOUNDS[p][1],
                            "tolerance": TOL}
@@ -49,6 +54,53 @@ def test_recovers_known_parameters(tmp_path, capsys):
         assert abs(START[path] - true) > TOL        # the fit started elsewhere
     table = (tmp_path / "out" / "fit.csv").read_text()
     assert "volumes.bot" in table and "residual_tolerances" in table
+    errors = pd.read_csv(tmp_path / "out" / "parameters.csv").set_index("parameter")
+    for path, true in TRUE.items():
+        row = errors.loc[path]
+        assert 0 < row.se < (row.upper - row.lower) / 4 and row.identified, row
+        assert abs(row.value - true) <= row.se, f"{path}: {row.value} vs {true} ± {row.se}"
+    checks = json.loads((tmp_path / "fit.checks.json").read_text())
+    assert [p["parameter"] for p in checks["parameters"]] == list(TRUE)
+
+
+def test_a_mechanism_leave_one_out_other_seeds_and_a_placebo_file(tmp_path, capsys):
+    """One named mechanism shifts two channels' constants from the reference scenario's
+    values; leave-one-out refits without each figure and predicts it; other seeds give the
+    spread; a file extending this one with other targets keeps its parameters and bounds."""
+    cfg = compose("baseline", SMALL)
+    for k in ("bot", "webshop"):
+        set_path(cfg, f"choice.channel_constant.{k}",
+                 cfg["scenario"]["choice"]["channel_constant"][k] + 0.5)
+    wanted = ["volumes.bot", "volumes.webshop", "volumes.phone"]
+    ref, sim = figures(compose("baseline", SMALL), 1, wanted), figures(cfg, 1, wanted)
+    spec = {"name": "mech", "scenario": "baseline", "reference": "baseline", "overrides": SMALL,
+            "replications": 1, "check_replications": 2, "max_evaluations": 20,
+            "parameters": {"digital_push": {
+                "shift": ["choice.channel_constant.bot", "choice.channel_constant.webshop"],
+                "start": 0.0, "lower": -1.0, "upper": 1.5, "tolerance": 0.05,
+                "about": "more customers try the bot and the webshop"}},
+            "targets": {f: {"change": float(sim[f][0] / ref[f][0] - 1), "tolerance": 0.02}
+                        for f in wanted}}
+    (tmp_path / "mech.yaml").write_text(yaml.safe_dump(spec))
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "mech.yaml"), "--out", str(out), "--quiet", "--cross-validate",
+                 "--check-seeds", "1"]) == 0, capsys.readouterr().err
+    fitted = yaml.safe_load((out / "fitted.yaml").read_text())["choice"]["channel_constant"]
+    base = cfg["scenario"]["choice"]["channel_constant"]
+    assert abs(fitted["bot"] - base["bot"]) < 0.1 and abs(fitted["webshop"] - base["webshop"]) < 0.1
+    loo = pd.read_csv(out / "cross_validation.csv").set_index("figure")
+    assert sorted(loo.index) == sorted(wanted) and loo.same_sign.all()
+    assert (loo.error.abs() < 0.05).all(), loo       # one mechanism: each figure predicted
+    seeds = pd.read_csv(out / "seeds.csv")
+    assert set(seeds.seed) == {spec.get("seed", 20231) + 1} and len(seeds) == 3
+    # the placebo: the same parameter and bounds, the bot's change flipped: it cannot fit
+    (tmp_path / "placebo.yaml").write_text(yaml.safe_dump({
+        "extends": "mech.yaml", "name": "placebo",
+        "targets": {**spec["targets"], "volumes.bot": {
+            "change": -spec["targets"]["volumes.bot"]["change"], "tolerance": 0.02}}}))
+    assert main([str(tmp_path / "placebo.yaml"), "--out", str(tmp_path / "p"), "--quiet"]) == 1
+    placebo = pd.read_csv(tmp_path / "p" / "fit.csv").set_index("figure")
+    assert placebo.residual_tolerances.abs().max() > 2.5
 
 
 def test_bad_targets_files_fail_with_the_key(tmp_path, capsys):

@@ -165,7 +165,7 @@ def test_sweeps_killed_at_random_moments_resume_to_the_same_summary(tmp_path):
                           *KILL], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     reference = pd.read_parquet(whole / "summary.parquet")
-    for seed in (1, 2, 3):
+    for seed in (1, 2):
         rng = random.Random(seed)
         study = tmp_path / f"killed-{seed}"
         for _attempt in range(2):
@@ -313,3 +313,33 @@ def test_summary_text_says_no_contacts_instead_of_nan():
                                    "p_abandon": nan, "closed": 0}}}
     text = summary_text(kpis)
     assert "nan" not in text and "no contacts" in text
+
+
+FINALISER = """
+import os, signal, sys
+from analysis.guard import raise_if_interrupted, run_command
+
+class Freed:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)      # the handler runs here, in the finaliser
+
+def body():
+    Freed()                                       # freed at once: the Ctrl-C is dropped
+    print("after the finaliser", flush=True)
+    raise_if_interrupted()
+    print("result made final", flush=True)
+
+sys.exit(run_command("ccsim", body))
+"""
+
+
+def test_a_ctrl_c_dropped_inside_a_finaliser_still_stops_the_command():
+    """Python prints and drops an exception raised in ``__del__``: a Ctrl-C landing there
+    (under load it did, once a run's arrays were freed) must still stop the command before
+    it makes its result final, not let it finish with exit 0. (In a process of its own: a
+    test worker's signals are not the test's.)"""
+    out = subprocess.run([sys.executable, "-c", FINALISER], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 130, out.stderr[-2000:]
+    assert out.stdout.splitlines() == ["after the finaliser"]
+    assert out.stderr.strip().splitlines()[-1] == "ccsim: interrupted"
