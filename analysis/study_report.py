@@ -662,22 +662,73 @@ def calibration_blocks(study: Study) -> list:
     if base is not None:
         bcfg = _flat(study.scenario_config(base["point"]))
         carried = all(bcfg.get(k) == v for k, v in fitted.items())
-    rows = [[Cell(k), Cell(f"{spec['parameters'][k]['start']:g}"), Cell(f"{v:g}"),
-             Cell(f"{spec['parameters'][k]['lower']:g} … {spec['parameters'][k]['upper']:g}")]
-            for k, v in fitted.items() if k in spec["parameters"]]
+    checks = recorded.get("checks") or {}
+    if checks.get("parameters"):
+        rows = [[Cell(e["parameter"]), Cell(f"{e['value']:.3g}"),
+                 Cell("–" if e["se"] is None or e["se"] != e["se"] else f"± {e['se']:.2g}"),
+                 Cell(f"{e['lower']:g} … {e['upper']:g}"), Cell(e.get("pinned_by") or "–")]
+                for e in checks["parameters"]]
+        head = ["parameter (mechanism)", "fitted", "standard error", "plausible range",
+                "pinned by (share of its uncertainty)"]
+    else:
+        rows = [[Cell(k), Cell(f"{spec['parameters'][k]['start']:g}"), Cell(f"{v:g}"),
+                 Cell(f"{spec['parameters'][k]['lower']:g} … {spec['parameters'][k]['upper']:g}")]
+                for k, v in fitted.items() if k in spec["parameters"]]
+        head = ["parameter", "start", "fitted", "bounds"]
     targets = ", ".join(f"{k.removeprefix('volumes.')} {t['change']:+.1%}"
                         for k, t in spec["targets"].items())
-    intro = (f"Company X is calibrated by `ccsim-calibrate {conf}`: the "
-             f"strengths of the 2021 mechanisms ({len(rows)} parameters of scenario "
-             f"{spec['scenario']}) are fitted so that the simulated change from "
-             f"{spec['reference']} to {spec['scenario']} reproduces the published 2020 → 2021 "
-             f"contact volumes ({cite('000', where='ch. 3.3')}): {targets}. The fit is "
-             f"{fit}.")
+    n_par, n_fig = len(spec["parameters"]), len(spec["targets"])
+    intro = (f"Company X is calibrated by `ccsim-calibrate {conf}`: {n_par} "
+             f"strengths of the 2021 mechanisms (scenario {spec['scenario']}) are fitted so "
+             f"that the simulated change from {spec['reference']} to {spec['scenario']} "
+             f"reproduces the {n_fig} published 2020 → 2021 contact volumes "
+             f"({cite('000', where='ch. 3.3')}): {targets}. The fit is {fit}. "
+             + (f"With fewer parameters than figures the fit could fail; "
+                if n_par < n_fig else
+                f"With as many parameters as figures (or more) the fit can reproduce almost any "
+                f"story — treat it as a description, not as evidence; "))
     if carried is not None:
         intro += (" The base of this study carries the fit." if carried else
                   " The base of this study does not use this fit (its values differ).")
-    return [intro, Table("calibration", "The calibration fit for company X.",
-                         ["parameter", "start", "fitted", "bounds"], rows, [""] * len(rows))]
+    blocks = [intro, Table("calibration", "The calibration fit for company X: each fitted "
+                           "parameter, and where the fit recorded them its standard error (from "
+                           "the simulation noise of the figures) and the figures that pin it.",
+                           head, rows,
+                           [""] * len(rows))]
+    return blocks + _trust_blocks(checks)
+
+
+def _trust_blocks(checks: dict) -> list:
+    """Leave-one-out and other seeds, in words a manager reads."""
+    out = []
+    loo = checks.get("cross_validation") or []
+    if loo:
+        rows, words = [], []
+        for r in loo:
+            name = r["figure"].removeprefix("volumes.")
+            err = abs(r["error"]) * 100
+            rows.append([Cell(name), Cell(f"{r['published']:+.1%}"), Cell(f"{r['predicted']:+.1%}"),
+                         Cell(f"{r['error'] * 100:+.1f}"),
+                         Cell("yes" if r["same_sign"] else "no")])
+            words.append(f"the {name} change ({r['published']:+.1%}) to within "
+                         f"{err:.1f} points" if r["same_sign"] else
+                         f"the {name} change with the wrong sign ({r['predicted']:+.1%} for "
+                         f"{r['published']:+.1%})")
+        right = sum(1 for r in loo if r["same_sign"])
+        out.append(f"Held out, one at a time: the model, fitted without a figure, predicts "
+                   f"{'; '.join(words)}. It gets the direction right for {right} of "
+                   f"{len(loo)} figures it was not fitted to.")
+        out.append(Table("leave_one_out", "Leave-one-out: each published change predicted by "
+                         "a fit made without it (error in percentage points).",
+                         ["figure", "published", "predicted without it", "error (points)",
+                          "right direction"], rows, [""] * len(rows)))
+    seeds = checks.get("seeds") or []
+    if seeds:
+        worst = max(abs(r["simulated"] - r["target"]) for r in seeds) * 100
+        out.append(f"On {len({r['seed'] for r in seeds})} other seeds (other random customers "
+                   f"and needs) the fitted model stays within {worst:.1f} points of every "
+                   "published change.")
+    return out
 
 
 def sources_table() -> Table:

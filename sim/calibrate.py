@@ -287,6 +287,7 @@ def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.nda
 
     scenario, run, seed, defs = validate_config(cfg)
     monthly = any(len(f.split(".")) == 3 for f in wanted)
+    asks_metrics = any(f.startswith("metrics.") for f in wanted)
     start = np.datetime64(scenario.start_date, "s")
     first, last = (str((start + np.timedelta64(int(s), "s")).astype("datetime64[M]"))
                    for s in (0, max(run.hours * 3600.0 - 1, 0)))
@@ -297,9 +298,11 @@ def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.nda
                            f"({first} to {last}); allowed: a month in it" for f in outside])
     out = {f: np.full(replications, math.nan) for f in wanted}
     for rep in range(replications):
-        frame = contacts_frame(simulate(scenario, run, seed, rep), scenario.start_date)
+        frame = contacts_frame(simulate(scenario, run, seed, rep), scenario.start_date,
+                               None if monthly or asks_metrics else VOLUME_COLUMNS)
         values = {f"volumes.{k}": v for k, v in volumes(frame).items()}
-        values.update({f"metrics.{k}": v for k, v in log_metrics(frame, defs).items()})
+        if asks_metrics:                  # half a second a simulated year: only when asked
+            values.update({f"metrics.{k}": v for k, v in log_metrics(frame, defs).items()})
         if monthly:
             for row in monthly_table(frame, defs).to_dict("records"):
                 values.update({f"volumes.{k}.{row['month']}": row[f"{k}_contacts"]
@@ -310,6 +313,10 @@ def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.nda
                                    f"{', '.join(sorted(k for k in values if k.count('.') == 1))}"])
             out[f][rep] = values.get(f, 0.0)    # a month without such contacts counts 0
     return out
+
+
+#: the contact-log columns yearly volumes are counted from (:func:`analysis.metrics.volumes`)
+VOLUME_COLUMNS = ("channel", "outcome", "target_product")
 
 
 class BudgetSpent(Exception):
@@ -515,8 +522,8 @@ def standard_errors(f: Fit, x) -> list[dict]:
     """Each parameter's standard error, from the Jacobian of the figures at the fit and the
     simulation noise of the figures the search matched, and the figures that pin it.
 
-    The Jacobian: forward differences of one tolerance per parameter, each point on the
-    check replications (common random numbers). The noise of figure j: the variance of its
+    The Jacobian: forward differences of one tolerance per parameter, as the search takes
+    them (its replications, common random numbers). The noise of figure j: the variance of its
     per-replication value over the check replications, divided by the search's replications
     (what each evaluation of the search averaged), plus the published figure's rounding.
     Weighted least squares then gives the covariance ``(Jᵀ W J)⁻¹`` with ``W`` the inverse
@@ -527,20 +534,9 @@ def standard_errors(f: Fit, x) -> list[dict]:
     and flagged when it ends within a tolerance of a bound.
     """
     spec, reps = f.spec, f.spec.check_replications
-    steps, points = [], []
-    for i, p in enumerate(spec.fitted):
-        h = p.tolerance if x[i] + p.tolerance <= p.upper else -p.tolerance
-        xi = np.array(x, dtype=float)
-        xi[i] += h
-        points.append(xi)
-        steps.append(h)
-    f._evaluate([np.asarray(x, float), *points], reps, counted=False)
+    jac = _figure_jacobian(f, x)
     base = f.simulated(x, reps, counted=False)
     figs = [t.figure for t in spec.goals]
-    m0 = np.array([np.nanmean(base[k]) for k in figs])
-    jac = np.column_stack([(np.array([np.nanmean(f.simulated(xi, reps, counted=False)[k])
-                                      for k in figs]) - m0) / h
-                           for xi, h in zip(points, steps)])
     if reps > 1:
         var = np.array([np.nanvar(base[k], ddof=1) for k in figs]) / spec.replications
     else:
@@ -569,6 +565,28 @@ def standard_errors(f: Fit, x) -> list[dict]:
                                             for k, v in pins[:3]),
                      "about": p.about})
     return rows
+
+
+def _figure_jacobian(f: Fit, x) -> np.ndarray:
+    """[figure, parameter]: the figures' change per unit of each parameter at x, by forward
+    differences of one tolerance as the search takes them (its replications, common random
+    numbers; mostly simulated already by its last step)."""
+    spec = f.spec
+    steps, points = [], []
+    for i, p in enumerate(spec.fitted):
+        h = p.tolerance if x[i] + p.tolerance <= p.upper else -p.tolerance
+        xi = np.array(x, dtype=float)
+        xi[i] += h
+        points.append(xi)
+        steps.append(h)
+    f._evaluate([np.asarray(x, float), *points], spec.replications, counted=False)
+
+    def means(point):
+        sim = f.simulated(point, spec.replications, counted=False)
+        return np.array([np.nanmean(sim[t.figure]) for t in spec.goals])
+
+    m0 = means(x)
+    return np.column_stack([(means(xi) - m0) / h for xi, h in zip(points, steps)])
 
 
 def figures_on_seed(f: Fit, x, seed: int, progress: bool = False) -> list[dict]:

@@ -90,8 +90,8 @@ def by_when_needs_arose(contacts):
 #: ``make test`` runs files whole on each core (``--dist loadfile``: a module's fixture runs
 #: once) and starts the heaviest first, so the two cores of CI finish together instead of one
 #: core starting the longest file at the end.
-HEAVY_FIRST = ("test_faults", "test_ray_cluster", "test_fast_engine", "test_sweep",
-               "test_report", "test_company_x", "test_theory", "test_staffing",
+HEAVY_FIRST = ("test_company_x", "test_faults", "test_ray_cluster", "test_fast_engine",
+               "test_sweep", "test_report", "test_theory", "test_staffing",
                "test_scenarios_2023", "test_trap", "test_levers", "test_residual")
 
 

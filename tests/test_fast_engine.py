@@ -164,19 +164,21 @@ def test_the_baseline_year_contact_for_contact():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["small_centre", "single_queue", "company_x_2021"])
 def test_the_files_a_user_gets_are_identical(tmp_path, name):
-    """``ccsim`` on both engines, one month: the same contacts.parquet and intervals.parquet.
+    """``ccsim`` on both engines, a month (the single queue: 200 hours, 40,000 calls): the same
+    contacts.parquet and intervals.parquet.
     (The baseline: its whole year contact for contact above.)"""
     frames = {}
     for engine in ("simpy", "fast"):
+        hours = 200 if name == "single_queue" else 744     # 200 calls an hour on SimPy
         out = subprocess.run([sys.executable, "-m", "sim.cli", f"scenario={name}",
-                              "run.hours=744", "run.replications=2", "run.progress=false",
+                              f"run.hours={hours}", "run.replications=2", "run.progress=false",
                               f"run.engine={engine}", f"hydra.run.dir={tmp_path / engine}"],
                              cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert out.returncode == 0, out.stderr[-2000:]
         frames[engine] = {f: pd.read_parquet(tmp_path / engine / f"{f}.parquet")
                           for f in ("contacts", "intervals")}
     for f in ("contacts", "intervals"):
-        assert len(frames["simpy"][f]) > 1000
+        assert len(frames["simpy"][f]) > 500
         pd.testing.assert_frame_equal(frames["simpy"][f], frames["fast"][f])
 
 

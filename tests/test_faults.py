@@ -90,9 +90,9 @@ def test_finding(label, study_template, tmp_path):
 
 
 def test_a_sample_of_the_catalogue(study_template, tmp_path):
-    """Every tenth quick case of the catalogue besides those above (all: make faults)."""
+    """Every fifteenth quick case of the catalogue besides those above (all: make faults)."""
     named = {label for labels in FINDINGS.values() for label in labels}
-    sample = [c for c in fc.cases() if c.quick and c.label not in named][::10]
+    sample = [c for c in fc.cases() if c.quick and c.label not in named][::15]
     bad = [o for o in (fc.run_case(c, tmp_path) for c in sample) if not o.clean]
     assert not bad, "\n".join(f"{o.case.label}: exit {o.rc}: {o.message}" for o in bad)
 
@@ -165,7 +165,7 @@ def test_sweeps_killed_at_random_moments_resume_to_the_same_summary(tmp_path):
                           *KILL], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     reference = pd.read_parquet(whole / "summary.parquet")
-    for seed in (1, 2):
+    for seed in (1,):
         rng = random.Random(seed)
         study = tmp_path / f"killed-{seed}"
         for _attempt in range(2):

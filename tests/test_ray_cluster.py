@@ -29,7 +29,7 @@ pytest.importorskip("ray")
 pytest.importorskip("hydra_plugins.hydra_ray_launcher")
 
 POINTS = ["scenario=single_queue", "run.hours=300", "run.replications=2", "run.progress=false",
-          "run.write_contacts=false", "scenario.queue.agents=" + ",".join(map(str, range(11, 17)))]
+          "run.write_contacts=false", "scenario.queue.agents=" + ",".join(map(str, range(11, 15)))]
 README = ["hydra/launcher=ray", "+hydra.launcher.ray.init.address=auto"]
 
 

@@ -331,3 +331,23 @@ def test_a_study_without_its_base_still_reports(study, tmp_path):
     answer = page.paragraphs[1][1]
     assert "The base scenario base_2023 has no finished run" in answer
     assert "bot.containment_gain 0.05 → 0.15" in (nobase / "report.html").read_text()
+
+
+def test_the_calibration_section_says_what_the_fit_predicts_unfitted():
+    """Leave-one-out and other seeds, in a manager's words (from the fit's checks file)."""
+    from analysis.study_report import _trust_blocks
+
+    checks = {"cross_validation": [
+        {"figure": "volumes.bot", "published": 0.21, "predicted": 0.17, "error": -0.04,
+         "same_sign": True},
+        {"figure": "volumes.webshop", "published": 0.08, "predicted": -0.02, "error": -0.10,
+         "same_sign": False}],
+        "seeds": [{"seed": 20232, "simulated": -0.15, "target": -0.165},
+                  {"seed": 20233, "simulated": -0.19, "target": -0.165}]}
+    words, table, seeds = _trust_blocks(checks)
+    assert "predicts the bot change (+21.0%) to within 4.0 points" in words
+    assert "the webshop change with the wrong sign (-2.0% for +8.0%)" in words
+    assert "right for 1 of 2 figures it was not fitted to" in words
+    assert [c.text for c in table.rows[1]] == ["webshop", "+8.0%", "-2.0%", "-10.0", "no"]
+    assert "On 2 other seeds" in seeds and "within 2.5 points" in seeds
+    assert _trust_blocks({}) == []
