@@ -683,10 +683,11 @@ def calibration_blocks(study: Study) -> list:
              f"that the simulated change from {spec['reference']} to {spec['scenario']} "
              f"reproduces the {n_fig} published 2020 → 2021 contact volumes "
              f"({cite('000', where='ch. 3.3')}): {targets}. The fit is {fit}. "
-             + (f"With fewer parameters than figures the fit could fail; "
+             + ("With fewer parameters than figures the fit could fail: what it reproduces "
+                "is evidence for its mechanisms."
                 if n_par < n_fig else
-                f"With as many parameters as figures (or more) the fit can reproduce almost any "
-                f"story — treat it as a description, not as evidence; "))
+                "With as many parameters as figures (or more) the fit can reproduce almost any "
+                "story: treat it as a description, not as evidence."))
     if carried is not None:
         intro += (" The base of this study carries the fit." if carried else
                   " The base of this study does not use this fit (its values differ).")
