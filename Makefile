@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install install-test demo test test-fast bench faults lint clean
+.PHONY: install install-test demo test test-fast test-cluster bench faults lint clean
 
 install: $(STAMP)
 
@@ -29,11 +29,16 @@ demo: install
 	$(BIN)/ccsim-report results/demo
 
 test: install-test
-	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder -m "not cluster"
+
+# the sweeps on a real two-node Ray cluster (tests/test_ray_cluster.py, about two minutes of
+# Ray start-ups): apart, so that make test stays well inside CI's ten minutes on two cores
+test-cluster: install-test
+	$(BIN)/python -m pytest -q -m cluster
 
 # the inner loop: everything but the tests marked slow (statistical and end-to-end checks)
 test-fast: install-test
-	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder -m "not slow"
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder -m "not slow and not cluster"
 
 bench: install-test
 	$(BIN)/python tests/bench_engine.py
