@@ -136,8 +136,8 @@ def _on_sigint(signum, frame):  # pragma: no cover - exercised by the fault cata
 
 
 def raise_if_interrupted() -> None:
-    """Call before a command makes its result final (a run's ``kpis.json``, a sweep run moved
-    into place): a Ctrl-C or SIGTERM whose exception was dropped still stops it there."""
+    """Call before a command makes its result final (a run's ``kpis.json``, written last): a
+    Ctrl-C or SIGTERM whose exception was dropped still stops it there."""
     if _PENDING:
         raise Terminated() if _PENDING[-1] == signal.SIGTERM else KeyboardInterrupt()
 

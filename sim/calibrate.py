@@ -250,31 +250,35 @@ def compose(scenario: str, overrides: list[str]) -> dict:
     return job_config(cfg)
 
 
-def get_path(cfg: dict, path: str, key: str) -> float:
-    """cfg["scenario"][a][b]… for path "a.b…" (a number; ``key`` names it in errors)."""
-    node = cfg["scenario"]
-    for i, k in enumerate(path.split(".")):
-        if not isinstance(node, dict) or k not in node:
-            raise ConfigError([f"{key}: scenario has no {'.'.join(path.split('.')[:i + 1])} "
-                               "(a mechanism's `shift` moves values the scenario sets)"])
-        node = node[k]
-    if isinstance(node, bool) or not isinstance(node, (int, float)):
-        raise ConfigError([f"{key}: scenario's {path} = {node!r} is not a number"])
-    return float(node)
-
-
-def set_path(cfg: dict, path: str, value: float) -> None:
-    """cfg["scenario"][a][b]… = value for path "a.b…"; the parent keys must exist."""
+def _parent(cfg: dict, path: str, key: str) -> tuple[dict, str]:
+    """The mapping inside ``cfg["scenario"]`` that holds the last key of dotted ``path``, and
+    that key; a ConfigError naming ``key`` when a parent is missing or not a mapping."""
     node = cfg["scenario"]
     keys = path.split(".")
     for i, k in enumerate(keys[:-1]):
         if not isinstance(node, dict) or k not in node:
-            raise ConfigError([f"parameters.{path}: scenario has no "
-                               f"{'.'.join(keys[:i + 1])}"])
+            raise ConfigError([f"{key}: scenario has no {'.'.join(keys[:i + 1])}"])
         node = node[k]
     if not isinstance(node, dict):
-        raise ConfigError([f"parameters.{path}: {'.'.join(keys[:-1])} is not a mapping"])
-    node[keys[-1]] = value
+        raise ConfigError([f"{key}: {'.'.join(keys[:-1])} is not a mapping"])
+    return node, keys[-1]
+
+
+def get_path(cfg: dict, path: str, key: str) -> float:
+    """cfg["scenario"][a][b]… for path "a.b…" (a number; ``key`` names it in errors)."""
+    node, last = _parent(cfg, path, key)
+    if last not in node:
+        raise ConfigError([f"{key}: scenario has no {path} (a mechanism's `shift` moves "
+                           "values the scenario sets)"])
+    if isinstance(node[last], bool) or not isinstance(node[last], (int, float)):
+        raise ConfigError([f"{key}: scenario's {path} = {node[last]!r} is not a number"])
+    return float(node[last])
+
+
+def set_path(cfg: dict, path: str, value: float) -> None:
+    """cfg["scenario"][a][b]… = value for path "a.b…"; the parent keys must exist."""
+    node, last = _parent(cfg, path, f"parameters.{path}")
+    node[last] = value
 
 
 def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.ndarray]:
@@ -445,14 +449,15 @@ class Fit:
     def _residuals_of(self, sim: dict) -> np.ndarray:
         return np.array([_residual(t, float(np.mean(sim[t.figure]))) for t in self.spec.goals])
 
-    def residuals(self, x) -> np.ndarray:
-        return np.nan_to_num(self._residuals_of(self.simulated(x, self.spec.replications)),
-                             nan=1e3)
+    def residuals(self, x, counted: bool = True) -> np.ndarray:
+        return np.nan_to_num(self._residuals_of(self.simulated(x, self.spec.replications,
+                                                               counted)), nan=1e3)
 
-    def jacobian(self, x) -> np.ndarray:
+    def jacobian(self, x, counted: bool = True) -> np.ndarray:
         """Forward differences with a step of each parameter's tolerance: the simulated
         figures are smooth at that scale (many customers), not below it (each draw is
-        a threshold), so scipy's default relative steps would see a flat function."""
+        a threshold), so scipy's default relative steps would see a flat function.
+        ``counted``: simulations of the search (not of the checks after it)."""
         points, steps = [], []
         for i, p in enumerate(self.spec.fitted):
             h = p.tolerance if x[i] + p.tolerance <= p.upper else -p.tolerance
@@ -460,11 +465,11 @@ class Fit:
             xi[i] += h
             points.append(xi)
             steps.append(h)
-        self._evaluate([np.asarray(x, float), *points], self.spec.replications)
-        f0 = self.residuals(x)
+        self._evaluate([np.asarray(x, float), *points], self.spec.replications, counted)
+        f0 = self.residuals(x, counted)
         jac = np.empty((len(f0), len(x)))
         for i, (xi, h) in enumerate(zip(points, steps)):
-            jac[:, i] = (self.residuals(xi) - f0) / h
+            jac[:, i] = (self.residuals(xi, counted) - f0) / h
         return jac
 
 
@@ -522,8 +527,8 @@ def standard_errors(f: Fit, x) -> list[dict]:
     """Each parameter's standard error, from the Jacobian of the figures at the fit and the
     simulation noise of the figures the search matched, and the figures that pin it.
 
-    The Jacobian: forward differences of one tolerance per parameter, as the search takes
-    them (its replications, common random numbers). The noise of figure j: the variance of its
+    The Jacobian: the search's own (forward differences of one tolerance per parameter, its
+    replications, common random numbers). The noise of figure j: the variance of its
     per-replication value over the check replications, divided by the search's replications
     (what each evaluation of the search averaged), plus the published figure's rounding.
     Weighted least squares then gives the covariance ``(Jᵀ W J)⁻¹`` with ``W`` the inverse
@@ -568,25 +573,12 @@ def standard_errors(f: Fit, x) -> list[dict]:
 
 
 def _figure_jacobian(f: Fit, x) -> np.ndarray:
-    """[figure, parameter]: the figures' change per unit of each parameter at x, by forward
-    differences of one tolerance as the search takes them (its replications, common random
-    numbers; mostly simulated already by its last step)."""
-    spec = f.spec
-    steps, points = [], []
-    for i, p in enumerate(spec.fitted):
-        h = p.tolerance if x[i] + p.tolerance <= p.upper else -p.tolerance
-        xi = np.array(x, dtype=float)
-        xi[i] += h
-        points.append(xi)
-        steps.append(h)
-    f._evaluate([np.asarray(x, float), *points], spec.replications, counted=False)
-
-    def means(point):
-        sim = f.simulated(point, spec.replications, counted=False)
-        return np.array([np.nanmean(sim[t.figure]) for t in spec.goals])
-
-    m0 = means(x)
-    return np.column_stack([(means(xi) - m0) / h for xi, h in zip(points, steps)])
+    """[figure, parameter]: the figures' change per unit of each parameter at x — the search's
+    own Jacobian (:meth:`Fit.jacobian`, mostly simulated by its last step) in the figures'
+    units instead of tolerances (:func:`_residual` undone)."""
+    scale = np.array([t.tolerance * (t.target if t.kind == "value" and t.target else 1.0)
+                      for t in f.spec.goals])
+    return f.jacobian(x, counted=False) * scale[:, None]
 
 
 def figures_on_seed(f: Fit, x, seed: int, progress: bool = False) -> list[dict]:

@@ -414,9 +414,7 @@ def execute(prep: PreparedRun, out_dir: Path, overrides: list[str]) -> dict:
         runio.write_yaml(out_dir / "scenario.yaml", to_dict(prep.scenario))
         runio.write_yaml(out_dir / "run.yaml", {"seed": prep.seed, "run": to_dict(prep.run),
                                                 "overrides": overrides})
-        kpis = run_scenario(prep.scenario, prep.run, prep.seed, out_dir, prep.defs)
-        raise_if_interrupted()
-        return kpis
+        return run_scenario(prep.scenario, prep.run, prep.seed, out_dir, prep.defs)
     except Exception as exc:
         _try(lambda: runio.remove_run_files(out_dir))
         if isinstance(exc, TooManyContacts):

@@ -6,8 +6,9 @@
   open-line calls (HMRC: +21 % after closing lines); ``support_site_improvement`` leaves
   longer calls; ``improve_bot`` (the bot answers every chat first, contains more, hands over
   seamlessly) leaves longer chats although the seamless hand-over spares each handed-over
-  chat the 90 s of repeating the matter. Each replication of a scenario is paired with the base's of the same seed (common random
-  numbers), and the 95 % CI of the mean difference must exclude 0.
+  chat the 90 s of repeating the matter. Each replication of a scenario is paired with the
+  base's of the same seed (common random numbers), and the 95 % CI of the mean difference
+  must exclude 0.
 * After-hours needs: on ``base_2023`` those arising while phone and chat are closed end
   unresolved at most twice as often as those arising in opening hours.
 """
