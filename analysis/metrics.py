@@ -549,6 +549,25 @@ def agent_volumes(df: pd.DataFrame, channels: tuple[str, ...] | None = None) -> 
     return out
 
 
+def retried_contacts(df: pd.DataFrame, channels: tuple[str, ...] | None = None) -> dict:
+    """Per agent channel, ``<channel>_retried``: contacts offered to its agents, not answered,
+    after which the same need came back to the same channel (a redial, a new chat) — the
+    try-again share is this over offered − answered. Needs ``need_id``, ``arrival_s`` and
+    ``answer_s`` (simulated logs have them)."""
+    agent = [c for c in channels or log_channels(df) if BUILTIN_KINDS.get(c) != DIGITAL]
+    out = {}
+    for name in agent:
+        m = (df["channel"] == name).to_numpy()
+        sub = df.loc[m, ["need_id", "arrival_s", "answer_s", "outcome"]]
+        sub = sub.sort_values(["need_id", "arrival_s"], kind="stable")
+        need = sub["need_id"].to_numpy()
+        again = np.zeros(len(sub), bool)
+        again[:-1] = need[1:] == need[:-1]
+        unanswered = sub["answer_s"].isna().to_numpy() & (sub["outcome"] != "failed").to_numpy()
+        out[f"{name}_retried"] = int((unanswered & again).sum())
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """``ccsim-metrics LOG``: print the log's metrics as one JSON object (exit codes: 0 done,
     2 a malformed log or definitions file, 1 a failure; see :mod:`analysis.guard`)."""

@@ -696,7 +696,50 @@ def calibration_blocks(study: Study) -> list:
                            "the simulation noise of the figures) and the figures that pin it.",
                            head, rows,
                            [""] * len(rows))]
-    return blocks + _trust_blocks(checks)
+    return blocks + _assumption_blocks(spec, checks) + _trust_blocks(checks)
+
+
+def _assumption_blocks(spec: dict, checks: dict) -> list:
+    """What the fit takes as given, and the agents' answered/offered split it implies (a
+    figure nobody published: it shows what the assumption decides)."""
+    given = [str(a).strip().rstrip(".") for a in spec.get("assumptions") or []]
+    service = checks.get("service") or []
+    if not given and not service:
+        return []
+    text = ("Taken as given, not fitted or tested: " + "; ".join(given) + "."
+            if given else "")
+    by = {}
+    for r in service:
+        by.setdefault(r["channel"], []).append(r)
+    for channel, rows in by.items():
+        years = "; ".join(f"in {r['scenario']} {r['answered_share']:.0%} of "
+                          f"{r['offered']:,.0f} {channel} contacts offered to the agents are "
+                          f"answered ({r['answered']:,.0f})" for r in rows)
+        text += f" What that implies (simulated, not a published figure): {years}."
+        if len(rows) == 2 and rows[0]["offered"] > 0 and rows[0]["answered"] > 0:
+            d_off = rows[1]["offered"] / rows[0]["offered"] - 1
+            d_ans = rows[1]["answered"] / rows[0]["answered"] - 1
+            unanswered = abs(d_ans - d_off) > abs(d_ans)      # the gap is the larger part
+            text += (f" So the {channel} contacts' {d_off:+.1%} comes with answered contacts "
+                     f"{d_ans:+.1%}: the change is mostly in "
+                     + ("unanswered attempts (and the redials after them)" if unanswered
+                        else "answered contacts")
+                     + "; another staffing would tell the same published figure differently.")
+    rows = [[Cell(r["scenario"]), Cell(r["channel"]), Cell(f"{r['offered']:,.0f}"),
+             Cell(f"{r['answered']:,.0f}"),
+             Cell(f"{r['answered_share']:.1%} ± {r['answered_share_ci95']:.1%}"),
+             Cell(f"{r['tried_again_share']:.0%}" if "tried_again_share" in r else "–")]
+            for r in service]
+    out = [text.strip()]
+    if rows:
+        out.append(Table("calibration_service", "What the fitted model implies for the agent "
+                         "channels (simulated at the fit, not published): contacts offered to "
+                         "the agents, answered, the answered share (95 % CI), and the share of "
+                         "the unanswered whose need came back to the channel (tried again).",
+                         ["scenario", "channel", "offered", "answered", "answered share",
+                          "tried again"],
+                         rows, [""] * len(rows)))
+    return out
 
 
 def _trust_blocks(checks: dict) -> list:

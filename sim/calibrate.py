@@ -18,7 +18,8 @@ figures to match::
       volumes.chat.2021-10: {value: 5200}   # a monthly count
 
 Figures: ``volumes.<channel>`` (as in ``kpis.json``), ``volumes.<channel>.<YYYY-MM>``
-(the same rules, one calendar month) and ``metrics.<key>``. A ``change`` target
+(the same rules, one calendar month), ``metrics.<key>`` and an agent channel's
+``channels.<channel>.offered`` / ``.answered`` (as in ``kpis.json``). A ``change`` target
 is a relative change against the reference scenario; a ``value`` target is
 matched in relative terms. ``tolerance`` of a target: percentage points of
 change (``change``) or relative error (``value``); default 0.01.
@@ -31,6 +32,10 @@ several channels: a mechanism, not a knob per figure)::
         shift: [choice.channel_constant.bot, choice.channel_constant.webshop]
         start: 0.0, lower: -0.5, upper: 1.0, tolerance: 0.02
         about: "customers turn to digital channels year on year"
+
+``assumptions:`` (a list of sentences) states what the fit takes as given — the report
+shows them beside the fit, with the offered/answered split they imply for the agent
+channels whose volumes are targets (``service.csv``, :func:`service_split`).
 
 ``extends: OTHER.yaml`` (a file beside it) takes that file's keys, its own replacing them
 whole: a placebo is the real file with other targets, the same parameters and bounds.
@@ -80,7 +85,12 @@ import yaml
 from .engine.validate import ConfigError, fail_if, from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = "volumes.<channel>, volumes.<channel>.<YYYY-MM>, metrics.<key>"
+FIGURES = ("volumes.<channel>, volumes.<channel>.<YYYY-MM>, metrics.<key>, "
+           "channels.<agent channel>.offered, channels.<agent channel>.answered")
+#: an agent channel's counts as in ``kpis.json`` (:func:`analysis.metrics.agent_volumes`)
+SERVICE_COUNTS = ("offered", "answered")
+#: and the contacts not answered after which the need came back to the channel (a redial)
+RETRIED = "retried"
 
 
 @dataclass(frozen=True)
@@ -89,13 +99,16 @@ class ParameterSpec:
     value; or a named mechanism (the key a name) whose strength is *added* to the value of
     each path in ``shift`` in the reference scenario (the change from the reference year: one
     digital adoption trend moving every digital channel's constant, say; without a reference,
-    the scenario's own value). ``about``: what the mechanism is, for the report."""
+    the scenario's own value); ``shift_down``: paths it moves the other way (one strength
+    pulling customers from one channel to another). ``about``: what the mechanism is, for
+    the report."""
 
     start: float
     lower: float
     upper: float
     tolerance: float = field(metadata={"min_exclusive": 0.0})
     shift: tuple[str, ...] = ()
+    shift_down: tuple[str, ...] = ()
     about: str = ""
 
     def problems(self, key: str) -> list[str]:
@@ -133,6 +146,10 @@ def _figure_problems(key: str, parts: list[str]) -> list[str]:
     from .engine.journey_spec import CHANNELS
 
     name = ".".join(parts)
+    if parts and parts[0] == "channels":
+        return fail_if(len(parts) != 3 or parts[2] not in (*SERVICE_COUNTS, RETRIED)
+                       or not re.fullmatch(r"[a-z][a-z0-9_]*", parts[1]), key, name,
+                       "allowed: channels.<agent channel>." + ", .".join((*SERVICE_COUNTS, RETRIED)))
     if not parts or parts[0] not in ("volumes", "metrics") or len(parts) not in (2, 3) \
             or (parts[0] == "metrics" and len(parts) != 2):
         return [f"{key} is not a known figure; allowed: {FIGURES}"]
@@ -167,11 +184,14 @@ class TargetsFile:
     overrides: tuple[str, ...] = ()
     max_evaluations: int = field(default=60, metadata={"min": 1})
     fit_file: str | None = None
+    #: what the fit takes as given and does not test (the report shows them beside the fit)
+    assumptions: tuple[str, ...] = ()
 
     @cached_property
     def fitted(self) -> list[Parameter]:
         """The parameters to fit, in file order."""
-        return [Parameter(path, p.start, p.lower, p.upper, p.tolerance, tuple(p.shift), p.about)
+        return [Parameter(path, p.start, p.lower, p.upper, p.tolerance, tuple(p.shift),
+                          p.about, tuple(p.shift_down))
                 for path, p in self.parameters.items()]
 
     @cached_property
@@ -182,8 +202,8 @@ class TargetsFile:
                 for fig, t in self.targets.items()]
 
     def problems(self, key: str) -> list[str]:
-        shifted = [q for p in self.fitted for q in p.shift]
-        paths = [p.path for p in self.fitted if not p.shift]
+        shifted = [q for p in self.fitted if p.mechanism for q in p.paths]
+        paths = [p.path for p in self.fitted if not p.mechanism]
         twice = sorted({q for q in paths if paths.count(q) > 1 or q in shifted})
         return (fail_if(not self.parameters, "parameters", {}, "name at least one to fit")
                 + fail_if(bool(twice), "parameters", twice, "a key set by a parameter is moved "
@@ -203,11 +223,21 @@ class Parameter:
     tolerance: float
     shift: tuple[str, ...] = ()
     about: str = ""
+    shift_down: tuple[str, ...] = ()
+
+    @property
+    def mechanism(self) -> bool:
+        """A named mechanism (shifts keys from the reference), not a key set to the value."""
+        return bool(self.shift or self.shift_down)
 
     @property
     def paths(self) -> tuple[str, ...]:
         """The scenario keys the parameter moves."""
-        return self.shift or (self.path,)
+        return self.shift + self.shift_down if self.mechanism else (self.path,)
+
+    def sign(self, path: str) -> float:
+        """+1 for a key the strength moves up, -1 for one it moves down."""
+        return -1.0 if path in self.shift_down else 1.0
 
     def at_bound(self, v: float) -> str | None:
         """"lower"/"upper" when v is within a tolerance of that bound."""
@@ -250,6 +280,14 @@ def compose(scenario: str, overrides: list[str]) -> dict:
     return job_config(cfg)
 
 
+def _leaves(d: dict, prefix: str = "") -> list[str]:
+    """The dotted paths of a nested mapping's leaves."""
+    out = []
+    for k, v in d.items():
+        out += _leaves(v, f"{prefix}{k}.") if isinstance(v, dict) else [f"{prefix}{k}"]
+    return out
+
+
 def _parent(cfg: dict, path: str, key: str) -> tuple[dict, str]:
     """The mapping inside ``cfg["scenario"]`` that holds the last key of dotted ``path``, and
     that key; a ConfigError naming ``key`` when a parent is missing or not a mapping."""
@@ -283,28 +321,42 @@ def set_path(cfg: dict, path: str, value: float) -> None:
 
 def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.ndarray]:
     """Simulate ``replications`` of the config; each wanted figure per replication."""
-    from analysis.metrics import log_channels, log_metrics, monthly_table, volumes
+    from analysis.metrics import (
+        agent_volumes,
+        log_channels,
+        log_metrics,
+        monthly_table,
+        retried_contacts,
+        volumes,
+    )
     from analysis.tables import contacts_frame
 
     from .cli import validate_config
     from .engine.model import simulate
 
     scenario, run, seed, defs = validate_config(cfg)
-    monthly = any(len(f.split(".")) == 3 for f in wanted)
+    is_month = [f for f in wanted if f.startswith("volumes.") and len(f.split(".")) == 3]
+    monthly = bool(is_month)
     asks_metrics = any(f.startswith("metrics.") for f in wanted)
+    asks_service = any(f.startswith("channels.") for f in wanted)
     start = np.datetime64(scenario.start_date, "s")
     first, last = (str((start + np.timedelta64(int(s), "s")).astype("datetime64[M]"))
                    for s in (0, max(run.hours * 3600.0 - 1, 0)))
-    outside = [f for f in wanted if len(f.split(".")) == 3
-               and not first <= f.split(".")[2] <= last]
+    outside = [f for f in is_month if not first <= f.split(".")[2] <= last]
     if outside:
         raise ConfigError([f"targets.{f}: the month is outside the simulated period "
                            f"({first} to {last}); allowed: a month in it" for f in outside])
     out = {f: np.full(replications, math.nan) for f in wanted}
     for rep in range(replications):
+        columns = VOLUME_COLUMNS + (("answer_s", "need_id", "arrival_s") if asks_service
+                                    else ())
         frame = contacts_frame(simulate(scenario, run, seed, rep), scenario.start_date,
-                               None if monthly or asks_metrics else VOLUME_COLUMNS)
+                               None if monthly or asks_metrics else columns)
         values = {f"volumes.{k}": v for k, v in volumes(frame).items()}
+        if asks_service:
+            values.update({f"channels.{k.rsplit('_', 1)[0]}.{k.rsplit('_', 1)[1]}": v
+                           for part in (agent_volumes(frame), retried_contacts(frame))
+                           for k, v in part.items()})
         if asks_metrics:                  # half a second a simulated year: only when asked
             values.update({f"metrics.{k}": v for k, v in log_metrics(frame, defs).items()})
         if monthly:
@@ -312,9 +364,9 @@ def figures(cfg: dict, replications: int, wanted: list[str]) -> dict[str, np.nda
                 values.update({f"volumes.{k}.{row['month']}": row[f"{k}_contacts"]
                                for k in log_channels(frame)})
         for f in wanted:
-            if f not in values and len(f.split(".")) == 2:
-                raise ConfigError([f"targets.{f}: unknown figure; known: "
-                                   f"{', '.join(sorted(k for k in values if k.count('.') == 1))}"])
+            if f not in values and (len(f.split(".")) == 2 or f.startswith("channels.")):
+                known = sorted(k for k in values if k.count(".") == 1 or k[:9] == "channels.")
+                raise ConfigError([f"targets.{f}: unknown figure; known: {', '.join(known)}"])
             out[f][rep] = values.get(f, 0.0)    # a month without such contacts counts 0
     return out
 
@@ -329,6 +381,19 @@ class BudgetSpent(Exception):
 
 def _figures_job(args):
     return figures(*args)
+
+
+def _run_figures(jobs: list[tuple], processes: int) -> list[dict]:
+    """:func:`figures` of each (config, replications, wanted), in parallel processes when
+    ``processes`` > 1."""
+    if processes > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(processes, len(jobs)),
+                                 mp_context=mp.get_context("fork")) as pool:
+            return list(pool.map(_figures_job, jobs))
+    return [_figures_job(j) for j in jobs]
 
 
 class Fit:
@@ -349,8 +414,9 @@ class Fit:
         self.base = compose(spec.scenario, overrides)
         origin = compose(spec.reference, overrides) if spec.reference else self.base
         self.shift_base = {path: get_path(origin, path, f"parameters.{p.path}.shift")
-                           for p in spec.fitted if p.shift for path in p.shift}
+                           for p in spec.fitted if p.mechanism for path in p.paths}
         self.config([p.start for p in spec.fitted])     # bad parameter paths fail now
+        self._check_stale_fit()
         self._check_channels()
         self.wanted = [t.figure for t in spec.goals]
         self.reference = reference     # the reference's figures (given: a fit of the same seed)
@@ -362,16 +428,61 @@ class Fit:
         self.best_x, self.best_cost = None, math.inf
         self.started = time.perf_counter()
 
+    def _check_stale_fit(self) -> None:
+        """The scenario may carry the last ``--apply`` (its fit file among its defaults): a key
+        set there that no parameter sets now would stay in every trial and bias the fit — it
+        fails now, naming the keys, instead."""
+        if not self.spec.fit_file:
+            return
+        path = Path(self.spec.fit_file)
+        path = path if path.is_absolute() else ROOT / path
+        try:
+            applied = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            return
+        moved = {q for p in self.spec.fitted for q in p.paths}
+
+        def carried(key: str) -> bool:           # the scenario has the applied value there
+            node = self.base["scenario"]
+            want = applied
+            for k in key.split("."):
+                if not isinstance(node, dict) or k not in node:
+                    return False
+                node, want = node[k], want[k]
+            return node == want
+
+        stale = sorted(k for k in _leaves(applied) if k not in moved and carried(k))
+        if stale:
+            raise ConfigError([f"fit_file {self.spec.fit_file} (applied to scenario "
+                               f"{self.spec.scenario}) sets {', '.join(stale)}, which no "
+                               "parameter of this fit sets: it would stay in every trial; "
+                               "allowed: empty the file (keep its first line, `# @package "
+                               "scenario`) and fit again"])
+
     def _check_channels(self) -> None:
         """Figures of channels the scenario does not have fail now, not after a simulation."""
         from .cli import validate_config
 
-        names = validate_config(self.base)[0].registry.names
+        reg = validate_config(self.base)[0].registry
         bad = [t.figure for t in self.spec.goals if t.figure.split(".")[0] == "volumes"
-               and t.figure.split(".")[1] not in names]
-        if bad:
-            raise ConfigError([f"targets.{f}: scenario {self.spec.scenario} has no channel "
-                               f"{f.split('.')[1]!r}; allowed: {', '.join(names)}" for f in bad])
+               and t.figure.split(".")[1] not in reg.names]
+        errors = [f"targets.{f}: scenario {self.spec.scenario} has no channel "
+                  f"{f.split('.')[1]!r}; allowed: {', '.join(reg.names)}" for f in bad]
+        errors += [f"targets.{t.figure}: {t.figure.split('.')[1]!r} is not an agent channel "
+                   f"of scenario {self.spec.scenario}; allowed: {', '.join(reg.agent)}"
+                   for t in self.spec.goals if t.figure.split(".")[0] == "channels"
+                   and t.figure.split(".")[1] not in reg.agent]
+        if errors:
+            raise ConfigError(errors)
+
+    def agent_channels(self) -> tuple[str, ...]:
+        """The scenario's agent channels whose volumes are targets, in target order."""
+        from .cli import validate_config
+
+        agent = validate_config(self.base)[0].registry.agent
+        return tuple(dict.fromkeys(t.figure.split(".")[1] for t in self.spec.goals
+                                   if t.figure.split(".")[0] == "volumes"
+                                   and t.figure.split(".")[1] in agent))
 
     def config(self, x) -> dict:
         import copy
@@ -387,7 +498,7 @@ class Fit:
         out: dict[str, float] = {}
         for p, v in zip(self.spec.fitted, x):
             for path in p.paths:
-                out[path] = out.get(path, self.shift_base.get(path, 0.0)) + float(v)
+                out[path] = out.get(path, self.shift_base.get(path, 0.0)) + p.sign(path) * float(v)
         return out
 
     @staticmethod
@@ -405,16 +516,8 @@ class Fit:
             return
         if counted and self.evaluations + len(todo) > self.spec.max_evaluations:
             raise BudgetSpent
-        jobs = [(self.config(x), replications, self.wanted) for x in todo]
-        if self.jobs > 1 and len(jobs) > 1:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(min(self.jobs, len(jobs)),
-                                     mp_context=mp.get_context("fork")) as pool:
-                results = list(pool.map(_figures_job, jobs))
-        else:
-            results = [_figures_job(j) for j in jobs]
+        results = _run_figures([(self.config(x), replications, self.wanted) for x in todo],
+                               self.jobs)
         for x, raw in zip(todo, results):
             sim = {}
             for t in self.spec.goals:
@@ -581,6 +684,38 @@ def _figure_jacobian(f: Fit, x) -> np.ndarray:
     return f.jacobian(x, counted=False) * scale[:, None]
 
 
+def service_split(f: Fit, x) -> list[dict]:
+    """What the fit implies for the agents' service, which the targets do not say: per agent
+    channel whose volume is a target, the contacts offered to the agents' queue and those
+    answered, in the reference and in the fitted scenario (check replications, the fit's
+    seed). A volume target counts attempts; whether a change is fewer needs, fewer repeats or
+    more callers getting through rests on the staffing the scenarios assume — this shows it."""
+    from analysis.kpis import mean_ci
+
+    channels = f.agent_channels()
+    if not channels:
+        return []
+    wanted = [f"channels.{c}.{k}" for c in channels for k in (*SERVICE_COUNTS, RETRIED)]
+    n = f.spec.check_replications
+    named = [(f.spec.reference, compose(f.spec.reference, [*f.spec.overrides,
+                                                            f"seed={f.spec.seed}"]))
+             ] if f.spec.reference else []
+    named.append((f.spec.scenario, f.config(x)))
+    results = _run_figures([(cfg, n, wanted) for _, cfg in named], f.jobs)
+    out = []
+    for (scenario, _), raw in zip(named, results):
+        for c in channels:
+            offered, answered = raw[f"channels.{c}.offered"], raw[f"channels.{c}.answered"]
+            share, half = mean_ci(list(answered / np.maximum(offered, 1)))
+            again, again_half = mean_ci(list(raw[f"channels.{c}.{RETRIED}"]
+                                             / np.maximum(offered - answered, 1)))
+            out.append({"scenario": scenario, "channel": c, "offered": float(offered.mean()),
+                        "answered": float(answered.mean()), "answered_share": share,
+                        "answered_share_ci95": half, "tried_again_share": again,
+                        "tried_again_share_ci95": again_half})
+    return out
+
+
 def figures_on_seed(f: Fit, x, seed: int, progress: bool = False) -> list[dict]:
     """The fit table at x with another seed (the reference simulated with it too)."""
     import dataclasses
@@ -627,7 +762,9 @@ def diff_yaml(f: Fit, x) -> str:
     head = (f"# @package scenario\n# Fitted by `ccsim-calibrate` ({spec.name}): parameters of "
             f"scenario {spec.scenario}, seed {spec.seed}.\n")
     head += "".join(f"# {p.path} = {v:+.6f}, added to {spec.reference}'s "
-                    f"{', '.join(p.shift)}\n" for p, v in zip(spec.fitted, x) if p.shift)
+                    f"{', '.join(p.shift)}"
+                    + (f" and taken from its {', '.join(p.shift_down)}" if p.shift_down else "")
+                    + "\n" for p, v in zip(spec.fitted, x) if p.mechanism)
     return head + yaml.safe_dump(tree, sort_keys=False)
 
 
@@ -689,6 +826,8 @@ def _main(argv: list[str] | None) -> int:
     _print(rows, spec, x)
     errors = standard_errors(f, x)
     _print_errors(errors)
+    service = service_split(f, x)
+    _print_service(service)
     seeds = [r for k in range(1, args.check_seeds + 1)
              for r in figures_on_seed(f, x, spec.seed + k)]
     if seeds:
@@ -697,7 +836,7 @@ def _main(argv: list[str] | None) -> int:
     if loo:
         _print_loo(loo)
     _write(args, f, x, {"fit": rows, "parameters": errors, "seeds": seeds,
-                        "cross_validation": loo})
+                        "cross_validation": loo, "service": service})
     ok = all(abs(r["residual_tolerances"]) <= 1.0 for r in rows)
     if not ok:
         print("[ccsim-calibrate] not every figure is within its tolerance", file=sys.stderr)
@@ -713,7 +852,7 @@ def _write(args, f: Fit, x, tables: dict) -> None:
     spec = f.spec
     out = args.out or ROOT / "results" / "calibration" / spec.name
     files = {"fit": "fit.csv", "parameters": "parameters.csv", "seeds": "seeds.csv",
-             "cross_validation": "cross_validation.csv"}
+             "cross_validation": "cross_validation.csv", "service": "service.csv"}
     for key, name in files.items():
         if tables[key]:
             runio.write_csv(out / name, pd.DataFrame(tables[key]))
@@ -779,6 +918,19 @@ def _print_errors(errors: list[dict]) -> None:
         if e["at_bound"]:
             print(f"  WARNING: {e['parameter']} = {e['value']:.4g} sits at its {e['at_bound']} "
                   "bound: the figures push it beyond its plausible range", file=sys.stderr)
+
+
+def _print_service(service: list[dict]) -> None:
+    if service:
+        print("  what the fit implies for the agents (offered → answered, the staffing as the "
+              "scenarios assume it):")
+    for r in service:
+        print(f"  {r['scenario']:<22} {r['channel']:<16} {r['offered']:>10,.0f} offered, "
+              f"{r['answered']:>10,.0f} answered ({r['answered_share']:.1%}"
+              + ("" if math.isnan(r["answered_share_ci95"])
+                 else f" ± {r['answered_share_ci95']:.1%}")
+              + f"); of the rest {r['tried_again_share']:.0%} "
+              "came back to the channel")
 
 
 def _print_seeds(seeds: list[dict], rows: list[dict], spec: TargetsFile) -> None:

@@ -179,3 +179,83 @@ def test_monthly_figures_add_up_to_the_year():
     assert got["volumes.bot"][0] == sum(got[f"volumes.bot.{m}"][0] for m in months) > 0
     with pytest.raises(ConfigError, match="outside the simulated period"):
         figures(cfg, 1, ["volumes.bot.2024-05"])     # a month the run cannot match
+
+
+def test_service_figures_offered_answered_and_tried_again():
+    """``channels.<c>.offered/answered`` are kpis.json's counts; ``retried`` counts the
+    unanswered contacts whose need came back to the channel (hand-worked log first)."""
+    from analysis.metrics import agent_volumes, retried_contacts
+
+    log = pd.DataFrame({
+        "need_id":   [1, 1, 2, 2, 3, 3, 4],
+        "channel":   ["phone", "phone", "phone", "chat", "phone", "phone", "phone"],
+        "arrival_s": [10.0, 50.0, 5.0, 9.0, 1.0, 2.0, 7.0],
+        "answer_s":  [np.nan, 60.0, np.nan, 12.0, np.nan, np.nan, np.nan],
+        "outcome":   ["abandoned", "resolved", "abandoned", "resolved", "failed", "abandoned",
+                      "abandoned"],
+    })
+    # need 1 redials after an unanswered call (1); need 2 goes to chat (0); need 3 found the
+    # line closed (not offered) and then was not answered, nothing after (0); need 4: 0
+    assert retried_contacts(log, ("phone", "chat")) == {"phone_retried": 1, "chat_retried": 0}
+    cfg = compose("baseline", SMALL)
+    for shift in cfg["scenario"]["pools"]["phone_agents"]["shifts"]:
+        shift["agents"] = 3                       # short-staffed: callers give up and redial
+    wanted = ["channels.phone.offered", "channels.phone.answered", "channels.phone.retried"]
+    got = {k: v[0] for k, v in figures(cfg, 1, wanted).items()}
+    from analysis.tables import contacts_frame
+    from sim.cli import validate_config
+    from sim.engine.model import simulate
+
+    scenario, run, seed, _ = validate_config(cfg)
+    frame = contacts_frame(simulate(scenario, run, seed, 0), scenario.start_date)
+    kp = agent_volumes(frame)
+    assert got["channels.phone.offered"] == kp["phone_offered"] > got["channels.phone.answered"]
+    assert got["channels.phone.answered"] == kp["phone_answered"]
+    assert 0 < got["channels.phone.retried"] <= kp["phone_offered"] - kp["phone_answered"]
+    for bad, message in [("channels.bot.offered", "'bot' is not an agent channel"),
+                         ("channels.phone.speed", "allowed: channels.<agent channel>.offered")]:
+        spec = {"name": "x", "scenario": "baseline", "overrides": SMALL,
+                "parameters": {"choice.channel_constant.bot": {
+                    "start": 0.0, "lower": -1.0, "upper": 1.0, "tolerance": 0.1}},
+                "targets": {bad: {"value": 3}}}
+        with pytest.raises(ConfigError, match=message):
+            from sim.calibrate import Fit
+            Fit(parse_spec(spec), progress=False)
+
+
+def test_a_stale_fit_applied_to_the_scenario_fails_before_fitting(tmp_path, monkeypatch):
+    """A key the last --apply set that no parameter sets now would stay in every trial:
+    the fit refuses to start, naming it (the scenario here carries it through an override,
+    as a scenario carries its fit file)."""
+    data = _targets(tmp_path)
+    (tmp_path / "fit.yaml").write_text("# @package scenario\nchoice:\n  channel_constant:\n"
+                                       "    support_site: 0.123\n")
+    spec = parse_spec({**data, "overrides": [*SMALL,
+                                             "scenario.choice.channel_constant.support_site=0.123"]})
+    with pytest.raises(ConfigError, match=r"sets choice.channel_constant.support_site, which "
+                                          r"no parameter of this fit sets"):
+        fit(spec, progress=False)
+    fit(parse_spec({**data, "max_evaluations": 1}), progress=False)   # not carried: it fits
+
+
+def test_a_mechanism_may_move_one_channel_up_and_another_down():
+    """``shift_down``: one strength pulls customers from one channel to another (the keys
+    move by +v and −v from the scenario's values); a key no mechanism may move twice."""
+    from sim.calibrate import Fit, diff_yaml
+
+    spec = {"name": "x", "scenario": "baseline", "overrides": SMALL,
+            "parameters": {"portal_over_site": {
+                "shift": ["choice.channel_constant.selfservice"],
+                "shift_down": ["choice.channel_constant.support_site"],
+                "start": 0.0, "lower": -1.0, "upper": 1.0, "tolerance": 0.1}},
+            "targets": {"volumes.selfservice": {"value": 1000}}}
+    f = Fit(parse_spec(spec), progress=False)
+    base = f.base["scenario"]["choice"]["channel_constant"]
+    moved = f.values([0.25])
+    assert moved["choice.channel_constant.selfservice"] == pytest.approx(base["selfservice"] + 0.25)
+    assert moved["choice.channel_constant.support_site"] == pytest.approx(base["support_site"] - 0.25)
+    assert "and taken from its choice.channel_constant.support_site" in diff_yaml(f, [0.25])
+    twice = {**spec, "parameters": {**spec["parameters"], "choice.channel_constant.support_site": {
+        "start": 0.0, "lower": -1.0, "upper": 1.0, "tolerance": 0.1}}}
+    with pytest.raises(ConfigError, match="a key set by a parameter is moved by no other"):
+        parse_spec(twice)

@@ -351,3 +351,26 @@ def test_the_calibration_section_says_what_the_fit_predicts_unfitted():
     assert [c.text for c in table.rows[1]] == ["webshop", "+8.0%", "-2.0%", "-10.0", "no"]
     assert "On 2 other seeds" in seeds and "within 2.5 points" in seeds
     assert _trust_blocks({}) == []
+
+
+def test_the_calibration_section_states_its_assumptions_and_what_they_imply():
+    """The targets file's assumptions, and the answered/offered split they imply (from the
+    fit's checks): the published fall in calls is read as fewer unanswered attempts."""
+    from analysis.study_report import _assumption_blocks
+
+    spec = {"assumptions": ["the 2020 staffing as set."]}
+    service = [{"scenario": "y2020", "channel": "phone", "offered": 1000.0, "answered": 560.0,
+                "answered_share": 0.56, "answered_share_ci95": 0.01, "tried_again_share": 0.7},
+               {"scenario": "y2021", "channel": "phone", "offered": 840.0, "answered": 610.0,
+                "answered_share": 0.726, "answered_share_ci95": 0.01,
+                "tried_again_share": 0.75}]
+    words, table = _assumption_blocks(spec, {"service": service})
+    assert "Taken as given, not fitted or tested: the 2020 staffing as set." in words
+    assert "in y2020 56% of 1,000 phone contacts offered to the agents are answered (560)" in words
+    assert "phone contacts' -16.0% comes with answered contacts +8.9%" in words
+    assert "mostly in unanswered attempts" in words
+    assert [c.text for c in table.rows[1]] == ["y2021", "phone", "840", "610", "72.6% ± 1.0%",
+                                               "75%"]
+    service[1].update(answered=400.0)            # answered fall as much: no such reading
+    assert "mostly in answered contacts" in _assumption_blocks(spec, {"service": service})[0]
+    assert _assumption_blocks({}, {}) == []
