@@ -24,17 +24,20 @@ import pandas as pd
 
 from .kpis import per_group_mean_ci
 
-__all__ = ["add_paid", "plan_frame", "monthly_fte", "monthly_fte_summary", "plan_text",
-           "HOURS_PER_MONTH"]
+__all__ = ["add_paid", "plan_frame", "roster_frame", "monthly_fte", "monthly_fte_summary",
+           "plan_text", "HOURS_PER_MONTH"]
 
 HOURS_PER_MONTH = 8760.0 / 12.0
 
 
-def add_paid(rep_kpis: dict, staffing, run_hours: float) -> dict:
-    """Add ``paid_hours``, ``paid_cost_eur`` and ``fte`` to every pool of one replication."""
+def add_paid(rep_kpis: dict, staffing, run_hours: float,
+             paid_factor: dict[str, float] | None = None) -> dict:
+    """Add ``paid_hours``, ``paid_cost_eur`` and ``fte`` to every pool of one replication.
+    ``paid_factor[pool]``: a roster's hours on shift per hour on the floor (its breaks)."""
     months = run_hours / HOURS_PER_MONTH
-    for pool in rep_kpis.get("pools", {}).values():
-        paid = pool["agent_hours"] / (1.0 - staffing.shrinkage)
+    for name, pool in rep_kpis.get("pools", {}).items():
+        factor = (paid_factor or {}).get(name, 1.0)
+        paid = pool["agent_hours"] * factor / (1.0 - staffing.shrinkage)
         cost_per_hour = pool["agent_cost_eur"] / pool["agent_hours"] if pool["agent_hours"] else 0
         pool["paid_hours"] = paid
         pool["paid_cost_eur"] = paid * cost_per_hour
@@ -42,8 +45,24 @@ def add_paid(rep_kpis: dict, staffing, run_hours: float) -> dict:
     return rep_kpis
 
 
-def plan_frame(plan, start_date: str, replication: int) -> pd.DataFrame:
-    """One row per interval and pool of a :class:`sim.staffing.StaffingPlan`."""
+def roster_frame(shifts: dict[str, list[tuple]], start_date: str,
+                 replication: int) -> pd.DataFrame:
+    """``roster.csv``: per replication, week (its Monday), pool, weekday and shift, the agents
+    who work it. ``shifts[pool]``: (week number from the run's first Monday, weekday, start
+    hour, length hours, break minutes, agents) as :func:`sim.roster.roster_rows` gives."""
+    start = pd.Timestamp(start_date)
+    monday = start - pd.Timedelta(days=start.weekday())
+    rows = [(replication, (monday + pd.Timedelta(weeks=w)).date().isoformat(), pool, d,
+             start_h, length, brk, n)
+            for pool, ws in shifts.items() for w, d, start_h, length, brk, n in ws]
+    return pd.DataFrame(rows, columns=["replication", "week", "pool", "weekday", "start_hour",
+                                       "length_hours", "break_minutes", "agents"])
+
+
+def plan_frame(plan, start_date: str, replication: int, rostered: dict | None = None,
+               on_shift: dict | None = None) -> pd.DataFrame:
+    """One row per interval and pool of a :class:`sim.staffing.StaffingPlan` (``agents``:
+    required); with a roster, ``rostered`` (on the floor) and ``on_shift`` (paid)."""
     dt = plan.interval_seconds
     frames = []
     for pool, agents in plan.agents.items():
@@ -66,6 +85,8 @@ def plan_frame(plan, start_date: str, replication: int) -> pd.DataFrame:
             + (np.arange(n) * dt * 1e9).astype("timedelta64[ns]"),
             "pool": pd.Categorical([pool] * n, categories=list(plan.agents)),
             "agents": agents.astype(np.int32),
+            **({"rostered": rostered[pool].astype(np.int32),
+                "on_shift": on_shift[pool].astype(np.int32)} if rostered else {}),
             "binding": plan.binding[pool],
             "offered": offered,
             "meets_target": pd.arrays.BooleanArray(met, ~any_offered),
@@ -82,12 +103,17 @@ def _offered(records, chans: list[str], dt: float, n: int) -> np.ndarray:
 
 
 def monthly_fte(frame: pd.DataFrame, staffing, interval_seconds: float) -> pd.DataFrame:
-    """Per replication, month and pool: staffed and paid hours and FTE."""
+    """Per replication, month and pool: required, staffed (with a roster: rostered on the
+    floor) and paid hours (with a roster: on shift, breaks included) and FTE."""
+    h = interval_seconds / 3600.0
+    rostered = "rostered" in frame.columns
     f = frame.assign(month=frame["start"].dt.strftime("%Y-%m"),
-                     staffed_hours=frame["agents"] * interval_seconds / 3600.0)
-    g = f.groupby(["replication", "month", "pool"], observed=True)["staffed_hours"].sum()
-    out = g.reset_index()
-    out["paid_hours"] = out["staffed_hours"] / (1.0 - staffing.shrinkage)
+                     required_hours=frame["agents"] * h,
+                     staffed_hours=frame["rostered" if rostered else "agents"] * h,
+                     paid=frame["on_shift" if rostered else "agents"] * h)
+    out = f.groupby(["replication", "month", "pool"], observed=True)[
+        ["required_hours", "staffed_hours", "paid"]].sum().reset_index()
+    out["paid_hours"] = out.pop("paid") / (1.0 - staffing.shrinkage)
     out["fte"] = out["paid_hours"] / staffing.fte_hours_per_month
     return out
 
@@ -104,9 +130,9 @@ def plan_text(frame: pd.DataFrame, months: pd.DataFrame, plan) -> str:
     flat = plan.flat()
     if flat is not None:
         return "\n".join(
-            f"{', '.join(ch for ch, p in plan.channel_pool.items() if p == pool) or pool}: "
-            f"{n} agents" for pool, n in flat.items())
-    lines = []
+            [f"{', '.join(ch for ch, p in plan.channel_pool.items() if p == pool) or pool}: "
+             f"{n} agents" for pool, n in flat.items()] + roster_gap_lines(frame))
+    lines = roster_gap_lines(frame)
     f = frame[frame["replication"] == frame["replication"].min()]
     days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     for pool, g in f.groupby("pool", observed=True):
@@ -123,3 +149,22 @@ def plan_text(frame: pd.DataFrame, months: pd.DataFrame, plan) -> str:
         m = months[months["pool"] == pool].groupby("month")["fte"].mean()
         lines.append("  FTE per month: " + ", ".join(f"{k}: {v:.1f}" for k, v in m.items()))
     return "\n".join(lines)
+
+
+def roster_gap(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per pool (mean over replications): required agent-hours (the interval sum, the lower
+    bound of any roster), rostered hours on shift, and the gap between them."""
+    if "on_shift" not in frame.columns:
+        return pd.DataFrame()
+    per = frame.groupby(["replication", "pool"], observed=True)[["agents", "on_shift"]].sum()
+    g = per.groupby("pool", observed=True).mean()
+    return pd.DataFrame({"required_agent_intervals": g["agents"],
+                         "rostered_agent_intervals": g["on_shift"],
+                         "gap": g["on_shift"] / g["agents"].where(g["agents"] > 0) - 1.0})
+
+
+def roster_gap_lines(frame: pd.DataFrame) -> list[str]:
+    gap = roster_gap(frame)
+    return [f"roster of {pool}: paid hours {r.gap:+.1%} over the required agent-hours (the "
+            "interval sum, the least any roster pays)" for pool, r in gap.iterrows()
+            if r.required_agent_intervals > 0]

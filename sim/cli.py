@@ -47,7 +47,7 @@ from analysis.guard import (
 from analysis.impact import ImpactInputs, SegmentValue
 from analysis.kpis import flatten, per_group_mean_ci, pool_totals, replication_kpis, summarise
 from analysis.metrics import agent_volumes, load_definitions, log_metrics, monthly_table, volumes
-from analysis.staffing import add_paid, monthly_fte, monthly_fte_summary, plan_frame, plan_text
+from analysis.staffing import add_paid, monthly_fte, monthly_fte_summary, plan_frame, plan_text, roster_frame
 from analysis.tables import contacts_frame, intervals_frame
 
 from . import __version__
@@ -56,7 +56,7 @@ from .engine.log import TooManyContacts
 from .engine.model import simulate
 from .engine.scenario import ConfigError, parse_run, parse_scenario, parse_seed
 from .engine.validate import to_dict
-from .staffing import required_plan
+from .forecast import Staffer
 from .sweep import RunSlot, progress_line, run_key
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
@@ -256,17 +256,17 @@ def _replications(scenario, run, seed, out_dir, defs, contacts, pool) -> dict:
     targets = {n: ch.answer_target_seconds for n, ch in channels.items()}
     skills = {n: p.skills for n, p in pools.items()}
     costs = {n: p.hourly_cost_eur for n, p in pools.items()}
-    intervals, per_rep, months, plans, plan = [], [], [], [], None
-    started = time.perf_counter()
-    required = scenario.staffing.mode == "required"
-    impact = impact_inputs(scenario)
+    intervals, per_rep, months, plans, rosters, plan = [], [], [], [], [], None
+    started, impact = time.perf_counter(), impact_inputs(scenario)
+    staffer = Staffer(scenario, run, seed, run.progress) \
+        if scenario.staffing.mode == "required" else None
     for rep in range(run.replications):
-        if required:
-            say = (lambda msg, r=rep: print(f"[ccsim] staffing, replication {r + 1}: {msg}",
-                                            file=sys.stderr, flush=True)) if run.progress else None
-            plan = required_plan(scenario, run, seed, rep, say)
-            rec = plan.records
-            plans.append(plan_frame(plan, scenario.start_date, rep))
+        staffed = staffer.replication(rep) if staffer else None
+        if staffed:
+            rec, plan = staffed.rec, staffed.plan
+            plans.append(plan_frame(plan, scenario.start_date, rep, staffed.floor,
+                                    staffed.on_shift))
+            rosters.append(roster_frame(staffed.shifts, scenario.start_date, rep))
             plan.records = None                  # the tables below hold what is needed
         else:
             rec = simulate(scenario, run, seed, rep)
@@ -280,11 +280,13 @@ def _replications(scenario, run, seed, out_dir, defs, contacts, pool) -> dict:
             contacts.append(frame)
         log_kpis, month_table = _log_kpis(frame, run.warmup_hours * 3600.0, defs, impact)
         rep_kpis, interval_table = side.result()
-        add_paid(rep_kpis, scenario.staffing, run.hours - run.warmup_hours)
+        add_paid(rep_kpis, scenario.staffing, run.hours - run.warmup_hours,
+                 staffed.paid_factor() if staffed else None)
+        if staffed:
+            staffed.add_kpis(rep_kpis, scenario, run)
+            log_kpis["metrics"]["intervals_meeting_target"] = plan.met_share()
         _add_cost(log_kpis["metrics"], pool_totals(rep_kpis)["agent_cost_eur"])
         log_kpis["metrics"]["registered_share_end"] = rec.registered_share_end
-        if required:
-            log_kpis["metrics"]["intervals_meeting_target"] = plan.met_share()
         rep_kpis.update(log_kpis)
         months.append(month_table.assign(replication=rep))
         per_rep.append(rep_kpis)
@@ -300,16 +302,25 @@ def _replications(scenario, run, seed, out_dir, defs, contacts, pool) -> dict:
     runio.write_csv(out_dir / "monthly.csv",
                     per_group_mean_ci(months, "month", drop=("replication",)))
     if plans:
-        table = pd.concat(plans, ignore_index=True)
-        runio.write_table(out_dir / "staffing.parquet", table)
-        months = monthly_fte(table, scenario.staffing, run.interval_minutes * 60.0)
-        runio.write_csv(out_dir / "staffing_monthly.csv", monthly_fte_summary(months))
-        print(plan_text(table, months, plan))
+        _write_staffing(out_dir, plans, rosters, scenario, run, plan)
     reps = pd.DataFrame([{"replication": r, **flatten(k)} for r, k in enumerate(per_rep)])
     runio.write_table(out_dir / "replications.parquet", reps)
-    return {"scenario": scenario.name, "seed": seed, "replications": run.replications,
-            "hours": run.hours, "warmup_hours": run.warmup_hours,
-            "run_seconds": round(time.perf_counter() - started, 3), **summarise(per_rep)}
+    out = {"scenario": scenario.name, "seed": seed, "replications": run.replications,
+           "hours": run.hours, "warmup_hours": run.warmup_hours,
+           "run_seconds": round(time.perf_counter() - started, 3), **summarise(per_rep)}
+    if staffer:
+        out["staffing"] = staffer.summary()
+    return out
+
+
+def _write_staffing(out_dir, plans, rosters, scenario, run, plan) -> None:
+    """``staffing.parquet``, ``roster.csv`` and ``staffing_monthly.csv``; prints the plan."""
+    table = pd.concat(plans, ignore_index=True)
+    runio.write_table(out_dir / "staffing.parquet", table)
+    runio.write_csv(out_dir / "roster.csv", pd.concat(rosters, ignore_index=True))
+    months = monthly_fte(table, scenario.staffing, run.interval_minutes * 60.0)
+    runio.write_csv(out_dir / "staffing_monthly.csv", monthly_fte_summary(months))
+    print(plan_text(table, months, plan))
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
@@ -417,6 +428,10 @@ def execute(prep: PreparedRun, out_dir: Path, overrides: list[str]) -> dict:
         return run_scenario(prep.scenario, prep.run, prep.seed, out_dir, prep.defs)
     except Exception as exc:
         _try(lambda: runio.remove_run_files(out_dir))
+        if isinstance(exc, ConfigError):        # found while running: a roster's rules
+            cause = str(exc)
+            raise RunFailed(cause, _try(lambda: runio.write_error(out_dir, cause)),
+                            traceback=False, bad_input=True) from exc
         if isinstance(exc, TooManyContacts):
             cause = (f"{exc}: the scenario runs away (for instance every abandoner redials "
                      "and no agent answers); check it, or raise run.max_contacts if the run is "

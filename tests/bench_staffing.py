@@ -1,4 +1,6 @@
-"""Required staffing speed (``make bench``): the plan for the baseline year, one replication.
+"""Required staffing speed (``make bench``): the plan for the baseline year, one replication;
+then the forecast plan (``staffing.plan=forecast``: history plans and the safety margin) and
+its roster (the integer program), with the roster's paid hours over the interval sum.
 
 Prints the wall time of :func:`sim.staffing.required_plan` for the one-year
 ``baseline`` (journeys, three pools; target: at most 2 minutes on the 2-core
@@ -18,6 +20,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from sim.cli import validate_config
+from sim.forecast import forecast_plan
+from sim.roster import roster_of
 from sim.staffing import required_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +46,21 @@ def main() -> None:
         print(f"  {pool:>13}: {int(staffed.sum())} staffed intervals, {binding} binding "
               f"({binding / max(staffed.sum(), 1):.0%}); meeting target: "
               + ", ".join(f"{c} {m:.1%}" for c, m in zip(chans, met)))
+    started = time.perf_counter()
+    fc = forecast_plan(sc, run, seed)
+    wall = time.perf_counter() - started
+    print(f"forecast plan, baseline year: {wall:.1f} s (target <= 20 s), "
+          f"{fc.plan.simulations} simulations, {sc.staffing.plan_replications} history plans, "
+          f"safety margin {fc.margin} agent(s) (history's worst days share "
+          f"{min(fc.history_days.values()):.1%})")
+    started = time.perf_counter()
+    floor, on_shift, _ = roster_of(fc.plan, sc)
+    wall = time.perf_counter() - started
+    need = {p: float(a.sum()) for p, a in fc.plan.agents.items()}
+    paid = {p: float(a.sum()) for p, a in on_shift.items()}
+    print(f"roster of the forecast plan: {wall:.1f} s; paid hours over the interval sum: "
+          + ", ".join(f"{p} {paid[p] / need[p] - 1:+.1%}" for p in need if need[p])
+          + f"; all pools {sum(paid.values()) / sum(need.values()) - 1:+.1%} (target <= 10 %)")
 
 
 if __name__ == "__main__":

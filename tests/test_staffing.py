@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -70,6 +71,17 @@ def test_ccsim_staff_prints_one_line_for_a_flat_queue(tmp_path):
     assert {"start", "binding", "offered", "meets_target"} <= set(table.columns)
     months = pd.read_csv(tmp_path / "staffing_monthly.csv")
     assert {"month", "pool", "fte", "fte_ci95", "paid_hours"} <= set(months.columns)
+    # the roster (default rules: starts 0–20 h, 4/6/8 h shifts, any weekday, 16–40 h a week)
+    # covers the plan in every interval with allowed shifts; the run is the roster's
+    assert (table["rostered"] >= table["agents"]).all()
+    roster = pd.read_csv(tmp_path / "roster.csv")
+    assert list(roster.columns) == ["replication", "week", "pool", "weekday", "start_hour",
+                                    "length_hours", "break_minutes", "agents"]
+    assert set(roster.length_hours) <= {4.0, 6.0, 8.0} and roster.start_hour.between(0, 20).all()
+    assert (roster.start_hour + roster.length_hours <= 24).all() and (roster.agents > 0).all()
+    assert any(line.startswith("roster of agents: paid hours +") for line in out.stdout.splitlines())
+    kpis = json.loads((tmp_path / "kpis.json").read_text())
+    assert 0 <= kpis["pools"]["agents"]["roster_gap"] < 0.1
 
 
 @pytest.mark.slow
@@ -153,6 +165,9 @@ def test_at_equal_service_the_roadmap_needs_fewer_fte_and_costs_less(tmp_path):
     ("scenario.staffing.service_level.phone=1.5", ["service_level.phone", "<= 1"]),
     ("+scenario.staffing.service_level.fax=0.8", ["service_level.fax", "phone"]),
     ("scenario.staffing.shrinkage=1", ["scenario.staffing.shrinkage", "< 1"]),
+    ("scenario.staffing.rules.weekdays=[7]", ["scenario.staffing.rules.weekdays", "<= 6"]),
+    ("scenario.staffing.rules.max_weekly_hours=10",
+     ["scenario.staffing.rules.max_weekly_hours", "at least min_weekly_hours"]),
 ])
 def test_bad_staffing_settings_fail_with_the_key_and_the_allowed_values(tmp_path, override,
                                                                          words):
@@ -162,4 +177,18 @@ def test_bad_staffing_settings_fail_with_the_key_and_the_allowed_values(tmp_path
     assert out.returncode == 2, out.stderr[-2000:]
     for w in words:
         assert w in out.stderr, (w, out.stderr[-1000:])
+    assert not (tmp_path / "kpis.json").exists()
+
+
+def test_a_requirement_the_roster_rules_cannot_cover_is_bad_input(tmp_path):
+    """A queue open around the clock, shifts allowed Monday to Friday only: exit 2, the
+    message names the pool, the weekday and hour, and the rules; no kpis.json."""
+    out = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "scenario=single_queue", "run.hours=200",
+         "run.replications=1", "scenario.staffing.mode=required",
+         "scenario.staffing.rules.weekdays=[0,1,2,3,4]", f"hydra.run.dir={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "pool agents needs" in out.stderr and "weekday 5 at 00.00 h" in out.stderr
+    assert "no allowed shift covers" in out.stderr
     assert not (tmp_path / "kpis.json").exists()

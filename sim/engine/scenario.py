@@ -233,6 +233,34 @@ class SingleQueue:
 
 
 @dataclass(frozen=True)
+class RosterRules:
+    """The shifts a roster may use (:mod:`sim.roster`): each agent works one shift — a
+    start among ``start_hours``, a length among ``shift_hours`` — on a set of
+    ``weekdays`` whose hours lie within ``min_weekly_hours`` … ``max_weekly_hours``. A
+    shift of at least ``break_after_hours`` has a paid break of ``break_minutes`` in its
+    middle, off the floor (0: breaks are left to ``shrinkage``, as by default). A shift
+    ends on the day it starts."""
+
+    start_hours: tuple[float, ...] = field(default=tuple(float(h) for h in range(21)),
+                                           metadata={"min": 0, "max_exclusive": 24})
+    shift_hours: tuple[float, ...] = field(default=(4.0, 6.0, 8.0),
+                                           metadata={"min_exclusive": 0, "max": 24})
+    weekdays: tuple[int, ...] = field(default=ALL_WEEKDAYS, metadata=_DAY)
+    min_weekly_hours: float = field(default=16.0, metadata=_NONNEG)
+    max_weekly_hours: float = field(default=40.0, metadata=_POS)
+    break_minutes: float = field(default=0.0, metadata=_NONNEG)
+    break_after_hours: float = field(default=6.0, metadata=_NONNEG)
+
+    def problems(self, key: str) -> list[str]:
+        return (fail_if(not self.start_hours, f"{key}.start_hours", [], "at least one hour")
+                + fail_if(not self.shift_hours, f"{key}.shift_hours", [], "at least one length")
+                + fail_if(not self.weekdays, f"{key}.weekdays", [], "at least one weekday")
+                + fail_if(self.max_weekly_hours < self.min_weekly_hours,
+                          f"{key}.max_weekly_hours", self.max_weekly_hours,
+                          f"at least min_weekly_hours ({self.min_weekly_hours})"))
+
+
+@dataclass(frozen=True)
 class Staffing:
     """How the agent pools are staffed: ``fixed`` (their shifts) or ``required``.
 
@@ -246,6 +274,13 @@ class Staffing:
     absence) × the pool's hourly cost; FTE = paid hours / ``fte_hours_per_month``.
     The search stops when at most ``allowed_misses`` of the staffed intervals
     miss a target, or after ``max_rounds`` simulations of corrections.
+
+    ``plan``: ``forecast`` (the default) plans from ``plan_replications`` history
+    replications of their own random numbers and adds a safety margin until the history
+    meets every target on ``target_confidence`` of its days; the run's replications are
+    then days the plan has not seen (:mod:`sim.forecast`). ``oracle`` plans each
+    replication for its own demand. Either way :mod:`sim.roster` fills the plan with shifts
+    under ``rules``.
     """
 
     mode: str = field(default="fixed", metadata={"choices": ("fixed", "required")})
@@ -255,6 +290,10 @@ class Staffing:
     fte_hours_per_month: float = field(default=162.5, metadata=_POS)
     allowed_misses: float = field(default=0.02, metadata=_PROB)
     max_rounds: int = field(default=12, metadata={"min": 1})
+    plan: str = field(default="forecast", metadata={"choices": ("forecast", "oracle")})
+    plan_replications: int = field(default=3, metadata={"min": 1})
+    target_confidence: float = field(default=0.9, metadata=_PROB)
+    rules: RosterRules = RosterRules()
 
     def target(self, channel: str) -> float:
         """The promised share of ``channel`` (its own, else ``service_level.default``)."""
