@@ -44,7 +44,8 @@ import yaml
 from .kpis import mean_ci
 from .runio import load_kpis, run_problems, write_csv, write_table
 
-__all__ = ["finished_runs", "broken_runs", "summarise_study", "write_summary", "main", "TARGET"]
+__all__ = ["finished_runs", "current_runs", "broken_runs", "summarise_study", "write_summary",
+           "main", "TARGET"]
 
 TARGET = 0.80          # the company's digital target
 COMPANY_METRIC = "online_share_of_contacts"
@@ -111,7 +112,31 @@ def channel_kinds(runs: list[Path]) -> dict[str, str]:
 
 def summarise_study(study_dir: Path, base: str = "baseline") -> pd.DataFrame:
     """One row per finished run (sweep point); see the module docstring."""
-    return _summarise([_load(r) for r in finished_runs(study_dir)], base)
+    return _summarise(current_runs(study_dir)[0], base)
+
+
+def current_runs(study_dir: Path) -> tuple[list[dict], list[str]]:
+    """The finished runs, one per sweep point and seed, and the folders left out: a point run
+    again after its scenario changed has a new folder (its key is the configuration's) beside
+    the old one; the run the study's ``plan.json`` names wins, else the newest."""
+    study_dir = Path(study_dir)
+    try:
+        planned = set(json.loads((study_dir / "plan.json").read_text()).get("runs") or [])
+    except (OSError, ValueError, AttributeError):
+        planned = set()
+    best: dict[tuple, dict] = {}
+    left = []
+    for r in finished_runs(study_dir):
+        run = _load(r)
+        run["rank"] = (run["folder"] in planned, (r / "kpis.json").stat().st_mtime)
+        key = (run["point"], run["seed"])
+        if key in best:
+            keep, drop = sorted([best[key], run], key=lambda x: x["rank"], reverse=True)
+            best[key] = keep
+            left.append(drop["folder"])
+        else:
+            best[key] = run
+    return sorted(best.values(), key=lambda x: x["folder"]), sorted(left)
 
 
 def _summarise(runs: list[dict], base: str) -> pd.DataFrame:
@@ -153,7 +178,10 @@ def _summarise(runs: list[dict], base: str) -> pd.DataFrame:
 def write_summary(study_dir: Path, base: str = "baseline") -> Path | None:
     """Write ``summary.parquet``, ``summary.csv`` and ``runs.csv``; None if no run finished."""
     study_dir = Path(study_dir)
-    runs = [_load(r) for r in finished_runs(study_dir)]
+    runs, left = current_runs(study_dir)
+    if left:
+        print(f"[ccsim] summary of {study_dir.name}: left out {len(left)} run(s) of an earlier "
+              f"configuration of the same points: {', '.join(left)}", file=sys.stderr)
     table = _summarise(runs, base)       # also sets each run's point as the summary names it
     times = pd.DataFrame([{"folder": r["folder"], "point": r["point"], "seed": r["seed"],
                            "run_seconds": r["run_seconds"]} for r in runs])

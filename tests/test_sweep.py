@@ -139,3 +139,34 @@ def test_local_parallel_and_ray_launchers_give_the_same_summary(tmp_path):
         pd.testing.assert_frame_equal(summaries["basic"], summaries[launcher])
     if missing:
         pytest.skip(missing)
+
+
+def test_a_point_run_again_after_its_scenario_changed_counts_once(tmp_path, capsys):
+    """A scenario edited between two sweeps of one study gives the point a new run folder
+    (its key is the configuration's) beside the old one: the summary takes the run the
+    study's plan names (else the newest) and says which it left out."""
+    import json
+    import shutil
+
+    from analysis.study import write_summary
+
+    study = tmp_path / "edited"
+    assert _sweep(study, "base_scenario=single_queue").returncode == 0
+    (run,) = _finished(study)
+    old = run.parent / (run.name[:-4] + "0ld0")
+    shutil.copytree(run, old)
+    reps = pd.read_parquet(old / "replications.parquet")
+    reps["phone.service_level"] = 0.0
+    reps.to_parquet(old / "replications.parquet")
+    kpis = json.loads((old / "kpis.json").read_text())      # its manifest: the new size
+    kpis["files"]["replications.parquet"] = (old / "replications.parquet").stat().st_size
+    (old / "kpis.json").write_text(json.dumps(kpis))
+    os.utime(old / "kpis.json", (1, 1))                     # the older run
+    write_summary(study, "single_queue")
+    s = pd.read_parquet(study / "summary.parquet")
+    assert len(s) == 1 and s["phone.service_level"].iloc[0] > 0.5
+    assert old.name in capsys.readouterr().err
+    plan = json.loads((study / "plan.json").read_text())
+    (study / "plan.json").write_text(json.dumps({**plan, "runs": [old.name]}))
+    write_summary(study, "single_queue")                    # the planned run wins
+    assert pd.read_parquet(study / "summary.parquet")["phone.service_level"].iloc[0] == 0.0
