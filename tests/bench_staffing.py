@@ -51,8 +51,9 @@ def main() -> None:
     wall = time.perf_counter() - started
     print(f"forecast plan, baseline year: {wall:.1f} s (target <= 20 s), "
           f"{fc.plan.simulations} simulations, {sc.staffing.plan_replications} history plans, "
-          f"safety margin {fc.margin} agent(s) (history's worst days share "
-          f"{min(fc.history_days.values()):.1%})")
+          f"safety margins {fc.margin} (history's worst days share {fc.tried[-1][1]:.1%}, "
+          f"target_confidence {sc.staffing.target_confidence:.0%}); days meeting target on "
+          f"the history: " + ", ".join(f"{c} {v:.1%}" for c, v in fc.history_days.items()))
     started = time.perf_counter()
     floor, on_shift, _ = roster_of(fc.plan, sc)
     wall = time.perf_counter() - started

@@ -151,7 +151,12 @@ def test_at_equal_service_the_roadmap_needs_fewer_fte_and_costs_less(tmp_path):
                       *SMALL).set_index("scenario")
     for col in ("fte", "paid_cost_eur", "paid_hours", "intervals_meeting_target"):
         assert col in s.columns and f"{col}_diff_ci95" in s.columns
-    assert (s["intervals_meeting_target"] >= 0.95).all()
+    # equal service: each scenario's forecast plan keeps the promise (every answered channel
+    # meets its target on at least target_confidence, 0.9, of the days) on the run's days,
+    # which it has not seen (measured: 0.97-1.0)
+    for ch in ("phone", "appointment", "chat"):
+        days = s[f"{ch}.days_meeting_target"].dropna()
+        assert len(days) and (days >= 0.9).all(), (ch, days.to_dict())
     road = s.loc["roadmap_2023"]
     assert road["fte_diff"] + road["fte_diff_ci95"] < 0
     assert road["paid_cost_eur_diff"] + road["paid_cost_eur_diff_ci95"] < 0
