@@ -575,8 +575,14 @@ def staff() -> None:
               "  ccsim-staff scenario=baseline run.replications=1\n"
               "Targets: scenario.staffing.service_level.<channel> (default 0.8); cost: "
               "scenario.staffing.shrinkage, scenario.staffing.fte_hours_per_month.\n"
-              "Writes the run folder of ccsim plus staffing.parquet (intervals × pools) and "
-              "staffing_monthly.csv (FTE per month). ccsim --help lists every option.")
+              "Plan: scenario.staffing.plan=forecast (default: from plan_replications history "
+              "replications, with a safety margin until target_confidence of the history's "
+              "days meet the target; judged on the run's unseen days) or oracle (each "
+              "replication for its own demand). A roster of allowed shifts "
+              "(scenario.staffing.rules.*) fills the plan; the run is the roster's.\n"
+              "Writes the run folder of ccsim plus staffing.parquet (intervals × pools), "
+              "roster.csv (shifts per week, weekday and pool) and staffing_monthly.csv (FTE "
+              "per month). ccsim --help lists every option.")
         return
     if not any(a.split("=")[0].lstrip("+~") == "scenario.staffing.mode" for a in sys.argv[1:]):
         sys.argv.append("scenario.staffing.mode=required")
