@@ -412,7 +412,8 @@ class Fit:
         self.jobs = max(1, int(jobs))
         overrides = [*spec.overrides, f"seed={spec.seed}"]
         self.base = compose(spec.scenario, overrides)
-        origin = compose(spec.reference, overrides) if spec.reference else self.base
+        self.origin = origin = (compose(spec.reference, overrides) if spec.reference
+                                else self.base)
         self.shift_base = {path: get_path(origin, path, f"parameters.{p.path}.shift")
                            for p in spec.fitted if p.mechanism for path in p.paths}
         self.config([p.start for p in spec.fitted])     # bad parameter paths fail now
@@ -697,9 +698,7 @@ def service_split(f: Fit, x) -> list[dict]:
         return []
     wanted = [f"channels.{c}.{k}" for c in channels for k in (*SERVICE_COUNTS, RETRIED)]
     n = f.spec.check_replications
-    named = [(f.spec.reference, compose(f.spec.reference, [*f.spec.overrides,
-                                                            f"seed={f.spec.seed}"]))
-             ] if f.spec.reference else []
+    named = [(f.spec.reference, f.origin)] if f.spec.reference else []
     named.append((f.spec.scenario, f.config(x)))
     results = _run_figures([(cfg, n, wanted) for _, cfg in named], f.jobs)
     out = []

@@ -37,7 +37,7 @@ import numpy as np
 from .engine.channels import measured_by_completion
 from .engine.model import simulate
 from .roster import roster_of, roster_rows
-from .staffing import StaffingPlan, _steps, interval_service, required_plan
+from .staffing import StaffingPlan, _steps, interval_service, met, required_plan
 
 __all__ = ["HISTORY", "UNSEEN", "ForecastPlan", "forecast_plan", "service_shares", "judge",
            "Staffer", "StaffedRun"]
@@ -74,7 +74,7 @@ def service_shares(rec, scenario, run) -> dict[str, dict[str, float]]:
 
 def _share(offered: np.ndarray, ok: np.ndarray, target: float) -> float:
     m = offered > 0
-    return float((ok[m] >= target * offered[m] - 1e-9).mean()) if m.any() else math.nan
+    return float(met(offered[m], ok[m], target).mean()) if m.any() else math.nan
 
 
 @dataclass
@@ -144,8 +144,8 @@ def judge(plan: StaffingPlan, rec, scenario) -> StaffingPlan:
     answer_t = {ch: spec.answer_target_seconds for ch, spec in channels.items()}
     serv = interval_service(rec, plan.interval_seconds, n_int, answer_t,
                             n_int * plan.interval_seconds)
-    meets = {ch: np.where(off > 0, (ok >= scenario.staffing.target(ch) * off - 1e-9)
-                          .astype(np.int8), -1) for ch, (off, ok) in serv.items()}
+    meets = {ch: np.where(off > 0, met(off, ok, scenario.staffing.target(ch)).astype(np.int8),
+                          -1) for ch, (off, ok) in serv.items()}
     return StaffingPlan(plan.interval_seconds, plan.agents, plan.binding, plan.channel_pool,
                         plan.targets, meets, plan.method, plan.simulations, rec)
 

@@ -110,7 +110,8 @@ class WeekRoster:
 
 def roster_week(required: np.ndarray, rules, interval_s: float, pool: str = "pool",
                 week_label: str = "", tour_list: list[Tour] | None = None,
-                cover: np.ndarray | None = None) -> WeekRoster:
+                cover: np.ndarray | None = None,
+                shift_cover: np.ndarray | None = None) -> WeekRoster:
     """The cheapest roster covering ``required`` (agents per interval of a week from Monday
     00:00, ``7 · 24 · 3600 / interval_s`` values)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
@@ -164,9 +165,18 @@ def roster_week(required: np.ndarray, rules, interval_s: float, pool: str = "poo
         raise RosterError(f"staffing.rules: the roster of pool {pool} {week_label} leaves "
                           f"{int(short.sum())} intervals short")
     paid = float(sum(agents[j] * tour_list[j].paid_hours for j in np.flatnonzero(agents)))
-    on_shift = _coverage(tour_list, interval_s, breaks=False).astype(np.int64) @ agents \
-        if any(t.break_minutes for t in tour_list) else on_floor
+    on_shift = _on_shift(tour_list, interval_s, agents, on_floor, shift_cover)
     return WeekRoster(tour_list, agents, on_floor, paid, lower, on_shift)
+
+
+def _on_shift(tour_list, interval_s, agents, on_floor, shift_cover=None) -> np.ndarray:
+    """Agents on shift per interval, breaks included (what is paid); with no breaks, the
+    agents on the floor."""
+    if not any(t.break_minutes for t in tour_list):
+        return on_floor
+    if shift_cover is None:
+        shift_cover = _coverage(tour_list, interval_s, breaks=False)
+    return shift_cover.astype(np.int64) @ agents
 
 
 def roster_plan(agents: dict[str, np.ndarray], rules, interval_s: float,
@@ -181,6 +191,8 @@ def roster_plan(agents: dict[str, np.ndarray], rules, interval_s: float,
                           "within min_weekly_hours … max_weekly_hours); allowed: rules with "
                           "at least one")
     cover = _coverage(tour_list, interval_s)
+    shift_cover = _coverage(tour_list, interval_s, breaks=False) \
+        if any(t.break_minutes for t in tour_list) else None     # once, not per week
     per_week = cover.shape[0]
     offset = int(round(start_weekday * 86400.0 / interval_s))
     out: dict[str, list[tuple[int, WeekRoster]]] = {}
@@ -196,7 +208,7 @@ def roster_plan(agents: dict[str, np.ndarray], rules, interval_s: float,
             key = week.tobytes()
             if key not in seen:
                 seen[key] = roster_week(week, rules, interval_s, pool, f"in week {w + 1}",
-                                        tour_list, cover)
+                                        tour_list, cover, shift_cover)
             rows.append((w, seen[key]))
         out[pool] = rows
     return out

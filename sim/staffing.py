@@ -62,7 +62,7 @@ from .engine.channels import measured_by_completion
 from .engine.log import OUTCOMES
 from .engine.model import RunRecords, simulate
 
-__all__ = ["StaffingPlan", "required_plan", "interval_service"]
+__all__ = ["StaffingPlan", "required_plan", "interval_service", "met"]
 
 AMPLE = 400                       # agents per pool when measuring the load
 VERIFY_PHASES = 3                 # binding is tested with one agent fewer in 1/3 of the intervals
@@ -143,6 +143,12 @@ def interval_service(rec: RunRecords, interval_s: float, n_int: int,
         j = np.minimum((a // interval_s).astype(np.int64), n_int - 1)
         out[ch] = (np.bincount(j, minlength=n_int), np.bincount(j, weights=ok, minlength=n_int))
     return out
+
+
+def met(offered, within, target):
+    """The one rule of a met promise: at least ``target`` of the offered contacts within the
+    target (elementwise; a rounding hair below counts as met)."""
+    return within >= target * offered - 1e-9
 
 
 def _per_month(month: np.ndarray, values: np.ndarray, n_months: int) -> np.ndarray:
@@ -261,7 +267,7 @@ class _PlanSearch:
             if ch in self.backlog:
                 mo, mk = _per_month(month, off, n_months), _per_month(month, ok, n_months)
                 off, ok = np.where(off > 0, mo[month], 0), mk[month]
-            plan.meets[ch] = np.where(off > 0, (ok >= t * off - 1e-9).astype(np.int8), -1)
+            plan.meets[ch] = np.where(off > 0, met(off, ok, t).astype(np.int8), -1)
         return plan
 
     def erlang_only(self) -> StaffingPlan:
@@ -372,7 +378,7 @@ class _PlanSearch:
                 out[p] = np.maximum(out[p], bad[month] & where)
             else:
                 t = self.targets[ch][month]
-                miss = (off > 0) & (ok < t * off - 1e-9)
+                miss = (off > 0) & ~met(off, ok, t)
                 clear = miss & (ok < (t - BINDING_MARGIN) * off - 1e-9)
                 out[p] = np.maximum(out[p], miss.astype(np.int64) + clear)
         return out
