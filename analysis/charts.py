@@ -20,6 +20,7 @@ matplotlib.use("Agg")   # no screen: charts are files (must precede any pyplot i
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .kpis import mean_ci  # noqa: E402
 from .report_model import Chart, channel_label  # noqa: E402
@@ -402,6 +403,12 @@ def levers(study) -> list[tuple[str, tuple, tuple]]:
     return sorted(out, key=lambda lv: -abs(lv[1][1] - lv[1][0]))
 
 
+def _cost_basis(study) -> str:
+    return {"required": "at equal service: each scenario staffed to the same promise",
+            "fixed": "at each scenario's own shifts, so service differs",
+            "mixed": "some scenarios at equal service, some at fixed shifts"}[study.staffing]
+
+
 def tornado(study):
     lv = levers(study)
     fig = Figure(figsize=(WIDTH, 1.4 + 0.38 * max(len(lv), 1)), layout="constrained")
@@ -417,19 +424,65 @@ def tornado(study):
     ax1.set_yticks(y, [item[0] for item in lv])
     ax1.set_xlabel("effect on the company metric\n(percentage points)")
     ax2.set_xlabel("effect on agent cost\n(thousand EUR/year)")
+    ax2.xaxis.set_major_locator(MaxNLocator(5))     # thousands: long labels, fewer ticks
     if not lv:
         ax1.text(0.5, 0.5, "no lever with a base to compare against", transform=ax1.transAxes,
                  ha="center")
     return _chart(fig, "tornado", "Which lever matters most",
                   "The effect of each lever on the company metric (left) and on agent cost "
-                  "(right), paired against the base: a swept parameter from its lowest to its "
+                  f"(right, {_cost_basis(study)}), paired against the base: a swept parameter "
+                  "from its lowest to its "
                   "highest setting (the tick marks the highest), a scenario with no swept "
                   "parameter from the base to the scenario; largest effect on the metric on "
                   "top.")
 
 
+def roster_week(study):
+    """The base's required and rostered agents through its typical week, a panel per pool;
+    None without a rostered base run."""
+    from .staffing import week_of
+
+    week = study.typical_week()
+    if week is None:
+        return None
+    monday, frame = week
+    f = week_of(frame, monday)
+    pools = [p for p, g in f.groupby("pool", observed=True) if g["agents"].sum() > 0]
+    fig = Figure(figsize=(WIDTH, 0.4 + 1.5 * len(pools)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(pools), 1, sharex=True))
+    for ax, pool in zip(axes, pools):
+        g = f[f["pool"] == pool]
+        x = np.r_[g["hour_of_week"].to_numpy(), g["hour_of_week"].iloc[-1] + 0.5]
+        for col, style in [("rostered", {"color": "#aaaaaa", "linewidth": 0,
+                                         "label": "rostered (on the floor)"}),
+                           ("agents", {"color": "black", "linewidth": 1.0,
+                                       "label": "required (the plan)"})]:
+            y = np.r_[g[col].to_numpy(), g[col].iloc[-1]]
+            if col == "rostered":
+                ax.fill_between(x, y, step="post", **style)
+            else:
+                ax.step(x, y, where="post", **style)
+        ax.set_ylabel(f"{pool}\n(agents)")
+        ax.set_ylim(bottom=0)
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    axes[-1].set_xticks(np.arange(7) * 24 + 12, days)
+    axes[-1].set_xticks(np.arange(8) * 24, minor=True)
+    axes[-1].tick_params(axis="x", which="major", length=0)
+    axes[-1].set_xlim(0, 168)
+    axes[-1].set_xlabel(f"the week of {monday.date().isoformat()} (hour of the week)")
+    axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, 1.45), ncol=2, frameon=False)
+    base = study.labels[study.base_row["point"]]
+    return _chart(fig, "roster", "Required and rostered agents in a typical week",
+                  f"The base ({base}), per pool: the agents its staffing plan requires in "
+                  "each interval (black line) and the agents the roster puts on the floor "
+                  "(grey): whole shifts under the staffing rules cover every interval, so "
+                  "the grey reaches the line everywhere and rises above it where a shift "
+                  "runs on past the need; the table of the typical week gives the hours.")
+
+
 def all_charts(study) -> list:
     with matplotlib.rc_context(STYLE):
-        return [channel_mix(study), metric_trap(study), cost_frontier(study),
-                cost_impact(study), monthly_trajectories(study), service_levels(study),
-                tornado(study)]
+        charts = [channel_mix(study), metric_trap(study), cost_frontier(study),
+                  cost_impact(study), monthly_trajectories(study), service_levels(study),
+                  tornado(study), roster_week(study)]
+        return [c for c in charts if c is not None]

@@ -25,7 +25,7 @@ import pandas as pd
 from .kpis import per_group_mean_ci
 
 __all__ = ["add_paid", "plan_frame", "roster_frame", "monthly_fte", "monthly_fte_summary",
-           "plan_text", "HOURS_PER_MONTH"]
+           "plan_text", "roster_gap", "typical_week", "week_of", "week_rows", "HOURS_PER_MONTH"]
 
 HOURS_PER_MONTH = 8760.0 / 12.0
 
@@ -137,7 +137,7 @@ def plan_text(frame: pd.DataFrame, months: pd.DataFrame, plan) -> str:
     days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     for pool, g in f.groupby("pool", observed=True):
         chans = ", ".join(ch for ch, p in plan.channel_pool.items() if p == pool)
-        grid = (g.assign(day=g["start"].dt.weekday, hour=g["start"].dt.hour)
+        grid = (g.assign(day=g["start"].dt.day_of_week, hour=g["start"].dt.hour)
                 .groupby(["day", "hour"])["agents"].mean().unstack(fill_value=0.0))
         hours = [h for h in grid.columns if grid[h].max() > 0]
         lines.append(f"{pool} ({chans}): mean agents by weekday and hour")
@@ -168,3 +168,43 @@ def roster_gap_lines(frame: pd.DataFrame) -> list[str]:
     return [f"roster of {pool}: paid hours {r.gap:+.1%} over the required agent-hours (the "
             "interval sum, the least any roster pays)" for pool, r in gap.iterrows()
             if r.required_agent_intervals > 0]
+
+
+def typical_week(frame: pd.DataFrame) -> pd.Timestamp | None:
+    """The Monday of the run's *typical week*: of the full weeks (Monday to Sunday inside the
+    run), the one whose required agent-hours (all pools, the first replication) are the
+    median — a lower median for an even count. None for a run shorter than a week."""
+    f = frame[frame["replication"] == frame["replication"].min()]
+    monday = f["start"].dt.normalize() - pd.to_timedelta(f["start"].dt.day_of_week, unit="D")
+    per = f.groupby(monday)["agents"].agg(["sum", "size"])
+    full = per[per["size"] == per["size"].max()]
+    days = f.groupby(monday)["start"].agg(lambda s: s.dt.normalize().nunique())
+    full = full[days.loc[full.index] == 7]
+    if full.empty:
+        return None
+    order = full["sum"].sort_values(kind="stable")
+    return pd.Timestamp(order.index[(len(order) - 1) // 2])
+
+
+def week_of(frame: pd.DataFrame, monday: pd.Timestamp) -> pd.DataFrame:
+    """The first replication's rows of the week from ``monday``, with ``hour_of_week``."""
+    f = frame[frame["replication"] == frame["replication"].min()]
+    f = f[(f["start"] >= monday) & (f["start"] < monday + pd.Timedelta(days=7))]
+    return f.assign(hour_of_week=(f["start"] - monday).dt.total_seconds() / 3600.0)
+
+
+def week_rows(frame: pd.DataFrame, monday: pd.Timestamp) -> pd.DataFrame:
+    """Per pool, in the week from ``monday`` and over the run: required agent-hours (the
+    interval sum), rostered paid hours (on shift), the gap, and the peak required and
+    rostered agents of the week (a roster's run: ``rostered`` and ``on_shift`` columns)."""
+    h = (frame["start"].iloc[1] - frame["start"].iloc[0]).total_seconds() / 3600.0 \
+        if len(frame) > 1 else 0.5
+    week = week_of(frame, monday)
+    year = roster_gap(frame)
+    out = week.groupby("pool", observed=True).agg(
+        required_hours=("agents", "sum"), rostered_hours=("on_shift", "sum"),
+        peak_required=("agents", "max"), peak_rostered=("rostered", "max"))
+    out[["required_hours", "rostered_hours"]] *= h
+    out["gap"] = out["rostered_hours"] / out["required_hours"].where(out["required_hours"] > 0) - 1
+    out["year_gap"] = year["gap"].reindex(out.index)
+    return out[out["required_hours"] > 0]

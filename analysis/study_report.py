@@ -45,6 +45,7 @@ from .guard import BadInput, folder_problem, run_command
 from .report_model import Cell, Report, Section, Table, channel_label
 from .runio import KPIS_FILE
 from .sources import DOCUMENTS, SEEDS_FOLDER, SOURCES, cite
+from .staffing import typical_week, week_rows
 from .study import (
     COMPANY_METRIC,
     TARGET,
@@ -160,6 +161,22 @@ class Study:
         if path is None or not (path / "monthly.parquet").exists():
             return None
         return pd.read_parquet(path / "monthly.parquet")
+
+    def staffing_frame(self, point: str) -> pd.DataFrame | None:
+        """The run's ``staffing.parquet`` when it was rostered (required staffing), else None."""
+        path = self.run_dirs.get(point)
+        if path is None or not (path / "staffing.parquet").exists():
+            return None
+        frame = pd.read_parquet(path / "staffing.parquet")
+        return frame if "on_shift" in frame.columns else None
+
+    def typical_week(self):
+        """(Monday, the base's staffing frame) of the base's typical week
+        (:func:`analysis.staffing.typical_week`), or None without a rostered base run."""
+        base = self.base_row
+        frame = None if base is None else self.staffing_frame(base["point"])
+        monday = None if frame is None else typical_week(frame)
+        return None if monday is None else (monday, frame)
 
     def scenario_config(self, point: str) -> dict:
         path = self.run_dirs.get(point)
@@ -304,12 +321,27 @@ def _fte(v) -> str:
 
 
 def _staffing_phrase(study: Study) -> str:
-    return {"required": "at equal service (every scenario staffed to the same targets: "
-                        "required staffing)",
+    if study.staffing == "required":
+        return f"at equal service ({_promise(study)})"
+    return {
             "fixed": "at the staffing each scenario sets (fixed shifts, so service levels "
                      "differ)",
             "mixed": "with some scenarios on fixed shifts and some on required staffing (not "
                      "at equal service)"}[study.staffing]
+
+
+def _promise(study: Study) -> str:
+    """How the study's scenarios were staffed to the same promise (the base's settings)."""
+    base = study.base_row
+    st = (study.scenario_config(base["point"] if base is not None else study.points()[0])
+          .get("staffing") or {})
+    conf = st.get("target_confidence", 0.9)
+    if st.get("plan", "forecast") == "forecast":
+        return ("every scenario staffed to the same promise — each agent channel's service "
+                f"level on at least {pct(conf, 0)} of days — by a plan made from a forecast of "
+                "its own demand and filled with whole shifts")
+    return ("every scenario staffed to the same targets by a plan for each replication's own "
+            "demand, filled with whole shifts")
 
 
 def _service_phrase(study: Study, row) -> str:
@@ -566,7 +598,8 @@ def cost_table(study: Study) -> Table:
                  f"left unresolved and the revenue at risk ({REVENUE_DEFINITION}; – without "
                  "customer segments) — and paid cost and FTE including shrinkage "
                  "(breaks, training, absence); mean ± 95 % CI, Δ the paired difference to the "
-                 "base; the replications and the run time of each scenario's run.",
+                 "base; the replications and the run time of each scenario's run."
+                 + _one_plan_note(study),
                  cols, rows, points)
 
 
@@ -586,6 +619,48 @@ def service_table(study: Study) -> Table:
     return Table("service", "Service level per agent channel (answered within the channel's "
                  "target / offered; service requests: handled within their due time) and the "
                  "share abandoned, mean ± 95 % CI; – where a scenario sends no contact there.",
+                 cols, rows, points)
+
+
+def _one_plan_note(study: Study) -> str:
+    if study.staffing != "required" or "forecast" not in {
+            (study.scenario_config(p).get("staffing") or {}).get("plan", "forecast")
+            for p in study.points()}:
+        return ""
+    return (" A forecast plan is made once per scenario (on replications of its own, not the "
+            "ones run) and its roster serves every replication, so paid cost and FTE hardly "
+            "vary between replications: their ± leaves out the forecast's own error, which "
+            "the service levels on the run's days show.")
+
+
+def roster_table(study: Study) -> Table | None:
+    """Required against rostered agents in the base's typical week, per scenario and pool
+    (required staffing with a roster); None when the study has no rostered base."""
+    week = study.typical_week()
+    if week is None:
+        return None
+    monday, _ = week
+    cols = ["scenario", "pool", "required agent-hours (week)", "rostered paid hours (week)",
+            "roster over required (week)", "roster over required (year)",
+            "peak required agents", "peak rostered agents"]
+    rows, points = [], []
+    for p, _r in study.rows():
+        frame = study.staffing_frame(p)
+        if frame is None:
+            continue
+        for pool, w in week_rows(frame, monday).iterrows():
+            rows.append([Cell(study.labels[p]), Cell(str(pool)), Cell(count(w.required_hours)),
+                         Cell(count(w.rostered_hours)), Cell(pct(w.gap)), Cell(pct(w.year_gap)),
+                         Cell(f"{w.peak_required:.0f}"), Cell(f"{w.peak_rostered:.0f}")])
+            points.append(p)
+    return Table("roster", f"Required and rostered agents in a typical week (the week of "
+                 f"{monday.date().isoformat()}: of the base's full weeks, the one with the "
+                 "median required agent-hours; the same calendar week for every scenario): "
+                 "required agent-hours are the interval sum of the staffing plan, the least "
+                 "any roster pays; rostered paid hours are the shifts the roster's integer "
+                 "program chose under the staffing rules (shift starts, lengths, weekdays, "
+                 "weekly hours), breaks included, before shrinkage; the gap is what whole "
+                 "shifts cost over the requirement, in that week and over the run.",
                  cols, rows, points)
 
 
@@ -803,8 +878,9 @@ def build_report(study: Study, charts: bool = True) -> Report:
     sections = [Section("summary", "Executive summary", summary)]
     if not study.summary.empty and charts:
         sections.append(Section("charts", "Charts", ch.all_charts(study)))
-    sections.append(Section("tables", "Tables", [headline_table(study), cost_table(study),
-                                                service_table(study)]))
+    tables = [headline_table(study), cost_table(study), service_table(study),
+              roster_table(study)]
+    sections.append(Section("tables", "Tables", [t for t in tables if t is not None]))
     sections.append(Section("assumptions", "Assumptions",
                             scenario_diffs(study) + calibration_blocks(study)
                             + [sources_table()] + references_blocks()))

@@ -7,9 +7,11 @@ is staffed for its *own* realised demand — a plan nobody could make in advance
 replications with their own random numbers (replication numbers from :data:`HISTORY` on,
 never among a run's) — and then judged on the run's replications, days it has not seen:
 
-1. each history replication gets its required plan (:func:`sim.staffing.required_plan`);
-   the forecast requirement per interval and pool is their mean, rounded (the expected
-   requirement: each history's noise averages out);
+1. the history's requirement is searched on the history replications **together**
+   (:func:`sim.staffing.pooled_plan`): the load is their mean, and an interval gets one more
+   agent while the contacts of all of them together miss its target there — the expected
+   service level of the interval, not one replication's luck (their simulations run on
+   threads);
 2. a **safety margin** of ``m`` agents in every staffed interval of a pool (m = 0, 1, 2, …,
    per pool) grows, one agent at a time in the pools whose channels fall short, until on
    the history replications simulated with it every channel meets its target on at least
@@ -37,7 +39,7 @@ import numpy as np
 from .engine.channels import measured_by_completion
 from .engine.model import simulate
 from .roster import roster_of, roster_rows
-from .staffing import StaffingPlan, _steps, interval_service, met, required_plan
+from .staffing import StaffingPlan, _steps, interval_service, met, pooled_plan, required_plan, simulate_many
 
 __all__ = ["HISTORY", "UNSEEN", "ForecastPlan", "forecast_plan", "service_shares", "judge",
            "Staffer", "StaffedRun"]
@@ -96,26 +98,19 @@ def forecast_plan(scenario, run, seed: int,
     say = progress or (lambda _msg: None)
     st = scenario.staffing
     history = [HISTORY + k for k in range(st.plan_replications)]
-    plans = []
-    for k, rep in enumerate(history):
-        say(f"history {k + 1}/{len(history)}: its required plan")
-        plans.append(required_plan(scenario, run, seed, rep))
-        plans[-1].records = None
-    first = plans[0]
-    base = {p: np.floor(np.mean([pl.agents[p] for pl in plans], axis=0) + 0.5).astype(np.int64)
-            for p in first.agents}
+    say(f"the requirement of {len(history)} history replications together")
+    first, recs = pooled_plan(scenario, run, seed, history, say)
+    base = {p: a.copy() for p, a in first.agents.items()}
     dt = first.interval_seconds
     reg = scenario.registry        # a backlog's promise is monthly (the plan's own search)
     judged = [ch for ch in first.channel_pool if not measured_by_completion(reg.kind(ch))]
-    tried, margin, shares = [], {p: 0 for p in base}, {}
+    tried, margin, sims = [], {p: 0 for p in base}, first.simulations
     while True:
         agents = {p: np.where(a > 0, a + margin[p], 0) for p, a in base.items()}
-        met = {}
-        for rep in history:
-            rec = simulate(scenario, run, seed, rep, staffing=_steps(agents, dt))
-            for ch, sh in service_shares(rec, scenario, run).items():
-                met.setdefault(ch, []).append(sh["days_meeting_target"])
-        shares = {ch: float(np.nanmean(v)) for ch, v in met.items()}
+        if tried or recs is None:  # margin 0 was judged on the search's last simulations
+            recs = simulate_many(scenario, run, seed, history, _steps(agents, dt))
+            sims += len(recs)
+        shares = _days_met(recs, scenario, run)
         seen = {ch: shares[ch] for ch in judged if not math.isnan(shares.get(ch, math.nan))}
         worst = min(seen.values()) if seen else 1.0
         tried.append((dict(margin), worst))
@@ -131,9 +126,17 @@ def forecast_plan(scenario, run, seed: int,
     required = {p: float(a.sum() * hours) for p, a in base.items()}
     extra = {p: float((agents[p] - a).sum() * hours) for p, a in base.items()}
     plan = StaffingPlan(dt, agents, {p: np.zeros(len(a), dtype=bool) for p, a in agents.items()},
-                        first.channel_pool, first.targets, method="forecast",
-                        simulations=sum(pl.simulations for pl in plans) + len(tried) * len(history))
+                        first.channel_pool, first.targets, method="forecast", simulations=sims)
     return ForecastPlan(plan, margin, shares, required, extra, tried)
+
+
+def _days_met(recs, scenario, run) -> dict[str, float]:
+    """Per agent channel the share of days meeting the target, over the replications."""
+    met = {}
+    for rec in recs:
+        for ch, sh in service_shares(rec, scenario, run).items():
+            met.setdefault(ch, []).append(sh["days_meeting_target"])
+    return {ch: float(np.nanmean(v)) for ch, v in met.items()}
 
 
 def judge(plan: StaffingPlan, rec, scenario) -> StaffingPlan:

@@ -50,7 +50,9 @@ into ``staffing.parquet``, paid hours, cost and FTE.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,7 +64,7 @@ from .engine.channels import measured_by_completion
 from .engine.log import OUTCOMES
 from .engine.model import RunRecords, simulate
 
-__all__ = ["StaffingPlan", "required_plan", "interval_service", "met"]
+__all__ = ["StaffingPlan", "required_plan", "pooled_plan", "interval_service", "met"]
 
 AMPLE = 400                       # agents per pool when measuring the load
 VERIFY_PHASES = 3                 # binding is tested with one agent fewer in 1/3 of the intervals
@@ -115,6 +117,18 @@ def _steps(agents: dict, interval_s: float) -> dict:
         change = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
         out[p] = (change * interval_s, a[change].astype(float))
     return out
+
+
+def simulate_many(scenario, run, seed: int, replications: list[int], staffing: dict) -> list:
+    """The replications with the same staffing, on threads (the compiled engine's loop
+    releases the GIL; each run has its own random numbers and buffers, so the records are
+    those of one run after another)."""
+    if len(replications) == 1:
+        return [simulate(scenario, run, seed, replications[0], staffing=staffing)]
+    workers = min(len(replications), os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda rep: simulate(scenario, run, seed, rep, staffing=staffing),
+                             replications))
 
 
 def interval_service(rec: RunRecords, interval_s: float, n_int: int,
@@ -199,18 +213,38 @@ class _Formula:
 def required_plan(scenario, run, seed: int, replication: int,
                   progress: Callable[[str], None] | None = None) -> StaffingPlan:
     """The required staffing plan of one replication: the steps of the module docstring."""
-    search = _PlanSearch(scenario, run, seed, replication, progress)
+    search = _PlanSearch(scenario, run, seed, [replication], progress)
     if _exact_single_queue(scenario, *scenario.agent_model()):
         return search.erlang_only()
     search.measure_load()                       # 1.
     search.erlang_start()                       # 2.
     search.repair("round")                      # 3.
     search.trim()                               # 4.
-    rec = search.repair("repair", search=False)
+    recs = search.repair("repair", search=False)
     binding = search.verify()                   # 5.
     plan = StaffingPlan(search.dt, search.agents, binding, search.primary, search.targets,
                         simulations=search.sims)
-    return search.finish(plan, rec)
+    return search.finish(plan, recs)
+
+
+def pooled_plan(scenario, run, seed: int, replications: list[int],
+                progress: Callable[[str], None] | None = None) -> tuple[StaffingPlan, list]:
+    """The requirement of several replications together (a forecast's history): steps 1 to 3
+    of the module docstring on their pooled contacts — the load is their mean, an interval
+    misses when the contacts of all of them together miss (the expected service level, not
+    one replication's luck). No trim: the search comes from below on a steadier measure.
+    Returns the plan and the last simulation of each replication (at the plan; None for a
+    queue Erlang models exactly: its plan is the formula's, no simulation)."""
+    search = _PlanSearch(scenario, run, seed, list(replications), progress)
+    if _exact_single_queue(scenario, *scenario.agent_model()):
+        return search.erlang_only(simulate=False), None
+    search.measure_load()
+    search.erlang_start()
+    recs = search.repair("round")
+    plan = StaffingPlan(search.dt, search.agents, {p: np.zeros(search.n_int, dtype=bool)
+                                                    for p in search.agents},
+                        search.primary, search.targets, simulations=search.sims)
+    return search.finish(plan, recs), recs
 
 
 class _PlanSearch:
@@ -222,9 +256,9 @@ class _PlanSearch:
     ``work_window[pool]``, found by bisection between ``lo`` (fails) and ``hi`` (holds).
     """
 
-    def __init__(self, scenario, run, seed: int, replication: int, progress):
+    def __init__(self, scenario, run, seed: int, replications: list[int], progress):
         self.say = progress or (lambda _msg: None)
-        self.scenario, self.run, self.seed, self.replication = scenario, run, seed, replication
+        self.scenario, self.run, self.seed, self.replications = scenario, run, seed, replications
         self.channels, self.pools = scenario.agent_model()
         self.st = scenario.staffing
         self.horizon = run.hours * 3600.0
@@ -248,21 +282,33 @@ class _PlanSearch:
         self.targets, self.lam, self.aht = {}, {}, {}
         self.work_window, self.work_floor, self.level, self.lo, self.hi = {}, {}, {}, {}, {}
 
-    def sim(self, agents: dict) -> RunRecords:
-        self.sims += 1
-        return simulate(self.scenario, self.run, self.seed, self.replication,
-                        staffing=_steps(agents, self.dt))
+    def sim(self, agents: dict) -> list[RunRecords]:
+        """Every replication of the search with these agents (the same random numbers each
+        time: a change of plan is the only change)."""
+        self.sims += len(self.replications)
+        return simulate_many(self.scenario, self.run, self.seed, self.replications,
+                             _steps(agents, self.dt))
 
-    def finish(self, plan: StaffingPlan, rec=None) -> StaffingPlan:
-        """Attach the final simulation (run now if not given) and, per channel and interval,
-        whether the target held there; a backlog's promise is kept month by month."""
-        if rec is None:
-            rec = self.sim(plan.agents)
-            plan.simulations += 1
-        plan.records = rec
+    def service(self, recs: list[RunRecords]) -> dict:
+        """Per agent channel (offered, within target) per interval, the replications pooled."""
+        out = {}
+        for rec in recs:
+            for ch, (off, ok) in interval_service(rec, self.dt, self.n_int, self.answer_t,
+                                                  self.horizon).items():
+                o, k = out.get(ch, (0, 0))
+                out[ch] = (o + off, k + ok)
+        return out
+
+    def finish(self, plan: StaffingPlan, recs=None) -> StaffingPlan:
+        """Attach the final simulation (run now if not given; the first replication's) and,
+        per channel and interval, whether the target held there (the replications pooled);
+        a backlog's promise is kept month by month."""
+        if recs is None:
+            recs = self.sim(plan.agents)
+            plan.simulations += len(recs)
+        plan.records = recs[0]
         month, n_months = self.month, self.n_months
-        serv = interval_service(rec, self.dt, self.n_int, self.answer_t, self.horizon)
-        for ch, (off, ok) in serv.items():
+        for ch, (off, ok) in self.service(recs).items():
             t = plan.targets[ch][month]
             if ch in self.backlog:
                 mo, mk = _per_month(month, off, n_months), _per_month(month, ok, n_months)
@@ -270,8 +316,9 @@ class _PlanSearch:
             plan.meets[ch] = np.where(off > 0, met(off, ok, t).astype(np.int8), -1)
         return plan
 
-    def erlang_only(self) -> StaffingPlan:
-        """A stationary single queue: the formula is exact, no simulation."""
+    def erlang_only(self, simulate: bool = True) -> StaffingPlan:
+        """A stationary single queue: the formula is exact, no simulation (``simulate``: one
+        run of the plan to judge it)."""
         (ch, spec), (p, _) = next(iter(self.channels.items())), next(iter(self.pools.items()))
         prof = spec.profile
         n = self.formula(spec.arrivals_per_hour * prof.month[0] * prof.weekday[0] * prof.hour[0],
@@ -282,7 +329,7 @@ class _PlanSearch:
                             {ch: np.full(self.n_months, self.sl_t[ch])}, method="erlang")
         self.say(f"{ch}: Erlang {'A' if spec.patience_seconds else 'C'} gives {n} agents "
                  "(a stationary single queue: the formula is exact)")
-        return self.finish(plan)
+        return self.finish(plan) if simulate else plan
 
     # 1. ------------------------------------------------------------------ the load
     def measure_load(self) -> None:
@@ -291,17 +338,11 @@ class _PlanSearch:
         self.say("measuring the load with ample agents")
         n_int, month, n_months, dt = self.n_int, self.month, self.n_months, self.dt
         ample = self.sim({p: np.full(n_int, AMPLE, dtype=np.int64) for p in self.pools})
-        service = interval_service(ample, dt, n_int, self.answer_t, self.horizon)
-        c = ample.contacts
-        code, arrival = c["channel_code"], c["arrival_s"]
-        answered = ~np.isnan(c["answer_s"])
+        service = self.service(ample)
+        k = len(ample)
         for ch in self.channels:
-            wrap = self.pools[self.primary[ch]].wrap_up_seconds
-            m = (code == self.code[ch]) & answered
-            j = np.minimum((arrival[m] // dt).astype(np.int64), n_int - 1)
-            cnt = np.bincount(j, minlength=n_int).astype(float)
-            work = np.bincount(j, weights=c["handle_s"][m] + wrap, minlength=n_int)
-            self.lam[ch] = cnt / dt * 3600.0
+            cnt, work = self._load(ample, ch)
+            self.lam[ch] = cnt / k / dt * 3600.0
             mcnt, mwork = _per_month(month, cnt, n_months), _per_month(month, work, n_months)
             month_aht = np.where(mcnt > 0, mwork / np.maximum(mcnt, 1),
                                  mwork.sum() / max(mcnt.sum(), 1))
@@ -312,6 +353,20 @@ class _PlanSearch:
                 mo, mk = (_per_month(month, x, n_months) for x in service[ch])
                 reach = np.where(mo > 0, mk / np.maximum(mo, 1), 1.0)
                 self.targets[ch] = np.minimum(self.targets[ch], np.maximum(reach - 0.02, 0.0))
+
+    def _load(self, recs: list[RunRecords], ch: str) -> tuple[np.ndarray, np.ndarray]:
+        """Answered contacts of ``ch`` and their work (handle + wrap-up, seconds) per
+        interval of arrival, the replications summed."""
+        wrap = self.pools[self.primary[ch]].wrap_up_seconds
+        cnt = np.zeros(self.n_int)
+        work = np.zeros(self.n_int)
+        for rec in recs:
+            c = rec.contacts
+            m = (c["channel_code"] == self.code[ch]) & ~np.isnan(c["answer_s"])
+            j = np.minimum((c["arrival_s"][m] // self.dt).astype(np.int64), self.n_int - 1)
+            cnt += np.bincount(j, minlength=self.n_int)
+            work += np.bincount(j, weights=c["handle_s"][m] + wrap, minlength=self.n_int)
+        return cnt, work
 
     # 2. ------------------------------------------------------------ the formulas' start
     def erlang_start(self) -> None:
@@ -363,11 +418,11 @@ class _PlanSearch:
         self.agents[p] = np.where(win, level[month], 0).astype(np.int64)
 
     # checks --------------------------------------------------------------------------
-    def check(self, rec) -> dict[str, np.ndarray]:
+    def check(self, recs: list[RunRecords]) -> dict[str, np.ndarray]:
         """Pool → per interval: 0 every channel met its target, 1 one missed, 2 one missed
-        by more than ``BINDING_MARGIN`` (backlog months: 1 when missed)."""
+        by more than ``BINDING_MARGIN`` (backlog months: 1 when missed); replications pooled."""
         month, n_months = self.month, self.n_months
-        serv = interval_service(rec, self.dt, self.n_int, self.answer_t, self.horizon)
+        serv = self.service(recs)
         out = {p: np.zeros(self.n_int, dtype=np.int64) for p in self.pools}
         for ch, (off, ok) in serv.items():
             p = self.primary[ch]
@@ -401,13 +456,13 @@ class _PlanSearch:
         return bool(settled.all())
 
     # 3. ------------------------------------------------------------ correct by simulation
-    def repair(self, label: str, search: bool = True) -> RunRecords:
+    def repair(self, label: str, search: bool = True) -> list[RunRecords]:
         """Add an agent where a target is missed until at most ``allowed_misses`` of the
         intervals with contacts miss one (backlog pools: bisect their monthly levels)."""
         agents, pools, windows_ = self.agents, self.pools, self.work_window
         for r in range(self.st.max_rounds):
-            rec = self.sim(agents)
-            bad = self.check(rec)
+            recs = self.sim(agents)
+            bad = self.check(recs)
             total = sum(int((b > 0).sum()) for p, b in bad.items() if p not in windows_)
             live = sum(int(((agents[p] > 0) | (bad[p] > 0)).sum()) for p in pools
                        if p not in windows_)
@@ -422,7 +477,7 @@ class _PlanSearch:
                      + ("" if not windows_ else
                         f"; backlog months {'settled' if settled else 'still searched'}"))
             if total <= self.st.allowed_misses * live and settled:
-                return rec
+                return recs
             for p in pools:
                 if p not in windows_:
                     agents[p] += bad[p] > 0

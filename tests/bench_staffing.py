@@ -1,5 +1,6 @@
 """Required staffing speed (``make bench``): the plan for the baseline year, one replication;
-then the forecast plan (``staffing.plan=forecast``: history plans and the safety margin) and
+then the forecast plan (``staffing.plan=forecast``: the history's requirement searched on its
+replications together, and the safety margin) and
 its roster (the integer program), with the roster's paid hours over the interval sum.
 
 Prints the wall time of :func:`sim.staffing.required_plan` for the one-year
@@ -50,7 +51,8 @@ def main() -> None:
     fc = forecast_plan(sc, run, seed)
     wall = time.perf_counter() - started
     print(f"forecast plan, baseline year: {wall:.1f} s (target <= 20 s), "
-          f"{fc.plan.simulations} simulations, {sc.staffing.plan_replications} history plans, "
+          f"{fc.plan.simulations} simulations ({sc.staffing.plan_replications} history "
+          "replications searched together, on threads), "
           f"safety margins {fc.margin} (history's worst days share {fc.tried[-1][1]:.1%}, "
           f"target_confidence {sc.staffing.target_confidence:.0%}); days meeting target on "
           f"the history: " + ", ".join(f"{c} {v:.1%}" for c, v in fc.history_days.items()))

@@ -102,8 +102,8 @@ def test_named_study_configs_compose_and_validate(study):
             plain.pop("hydra", None)
             scenario, run, seed, defs = validate_config(plain)
             assert run.hours == 8760 and scenario.name == name
-    if study == "staffing":
-        assert scenario.staffing.mode == "required"
+    if study in ("staffing", "demo"):          # the demo's cost is at equal service
+        assert scenario.staffing.mode == "required" and scenario.staffing.plan == "forecast"
 
 
 def _leaves(node, prefix=""):

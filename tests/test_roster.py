@@ -91,3 +91,33 @@ def test_a_plan_rostered_week_by_week_from_a_mid_week_start():
     assert [w for w, _ in weeks] == [0, 1, 2, 3]
     floor = rostered_agents(weeks, len(plan), DT, start_weekday=2)
     assert len(floor) == len(plan) and (floor >= plan).all()
+
+
+def test_the_reports_typical_week_is_the_median_full_week_and_its_gap_is_the_rosters():
+    """analysis.staffing: of the full Monday-to-Sunday weeks, the one with the median required
+    agent-hours (the lower of two; partial weeks at either end left out); its required hours,
+    rostered paid hours, gap and peaks; the run's gap beside it."""
+    import pandas as pd
+
+    from analysis.staffing import typical_week, week_rows
+
+    start = pd.Timestamp("2023-01-04")             # a Wednesday: the first week is partial
+    n = (4 * 7 + 5) * PER_DAY                      # then four full weeks, to Sunday 5 February
+    t = pd.Series(start + pd.to_timedelta(np.arange(n) * DT, unit="s"))
+    monday = t.dt.normalize() - pd.to_timedelta(t.dt.day_of_week, unit="D")
+    level = {pd.Timestamp("2023-01-09"): 3, pd.Timestamp("2023-01-16"): 1,
+             pd.Timestamp("2023-01-23"): 2, pd.Timestamp("2023-01-30"): 4}
+    office = ((t.dt.hour >= 8) & (t.dt.hour < 16)).to_numpy()
+    agents = np.array([level.get(m, 9) for m in monday]) * office
+    extra = (t.dt.hour == 8).to_numpy().astype(int)      # one more agent 8:00-9:00 every day
+    frame = pd.DataFrame({"replication": 0, "start": t, "pool": "p", "agents": agents,
+                          "rostered": agents + extra, "on_shift": agents + extra})
+    frame = pd.concat([frame, frame.assign(replication=1)], ignore_index=True)
+    week = typical_week(frame)
+    assert week == pd.Timestamp("2023-01-23")      # levels 3 1 2 4: the lower median, 2
+    row = week_rows(frame, week).loc["p"]
+    assert row.required_hours == 2 * 8 * 7
+    assert row.rostered_hours == 2 * 8 * 7 + 7
+    assert row.gap == pytest.approx(7 / 112)
+    assert (row.peak_required, row.peak_rostered) == (2, 3)
+    assert row.year_gap == pytest.approx(extra.sum() / agents.sum())

@@ -163,6 +163,23 @@ def test_at_equal_service_the_roadmap_needs_fewer_fte_and_costs_less(tmp_path):
     # paid cost is staffed cost grossed up by shrinkage (0.3 by default)
     base = s.loc["base_2023"]
     assert base["paid_cost_eur"] == pytest.approx(base["agent_cost_eur"] / 0.7, rel=1e-9)
+    # the report says its cost is at equal service, shows the base's typical week required
+    # against rostered, a row per scenario and pool, and every lever's cost in the tornado
+    rep = subprocess.run([sys.executable, "-m", "analysis.study_report", str(tmp_path / "study")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert rep.returncode == 0, rep.stderr[-2000:]
+    page = (tmp_path / "study" / "report.html").read_text()
+    assert "at equal service (every scenario staffed to the same promise" in page
+    assert 'data-chart="roster"' in page and 'id="table-roster"' in page
+    table = page[page.index('id="table-roster"'):]
+    table = table[:table.index("</table>")]
+    for name in ("base_2023", "end_open_phone_lines", "roadmap_2023"):
+        assert table.count(f"<td>{name}</td>") >= 2, name          # a row per staffed pool
+    from analysis.charts import levers
+    from analysis.study_report import load_study
+
+    for label, _, (lo, hi) in levers(load_study(tmp_path / "study")):
+        assert lo == 0 and hi < 0, (label, hi)        # each lever saves agent cost here
 
 
 @pytest.mark.parametrize("override, words", [

@@ -667,7 +667,7 @@ def _slots(c, ev, ag, jr, st, p, done, agents, now):
         _log_staffed(ag, p, now)
 
 
-@njit(cache=True, _nrt=False)   # allocates nothing (see sim.engine.journey_core)
+@njit(cache=True, _nrt=False, nogil=True)   # allocates nothing; releases the GIL (threads)
 def run_loop(c, ev, ag, jr, st, tb, par, out, horizon, limit, margin):
     """Process events in order until the run ends (DONE) or a buffer needs the driver."""
     budget = _draw_budget(ag, jr)
