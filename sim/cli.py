@@ -257,9 +257,9 @@ def _replications(scenario, run, seed, out_dir, defs, contacts, pool) -> dict:
     skills = {n: p.skills for n, p in pools.items()}
     costs = {n: p.hourly_cost_eur for n, p in pools.items()}
     intervals, per_rep, months, plans, rosters, plan = [], [], [], [], [], None
-    started, impact = time.perf_counter(), impact_inputs(scenario)
     staffer = Staffer(scenario, run, seed, run.progress) \
         if scenario.staffing.mode == "required" else None
+    started, impact = time.perf_counter(), impact_inputs(scenario)   # after a forecast plan
     for rep in range(run.replications):
         staffed = staffer.replication(rep) if staffer else None
         if staffed:

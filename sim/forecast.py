@@ -31,6 +31,7 @@ completed within its due time) — ``channels.<channel>.intervals_meeting_target
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -191,9 +192,13 @@ class Staffer:
         self.scenario, self.run, self.seed, self.progress = scenario, run, seed, progress
         self.forecast = None
         if scenario.staffing.plan == "forecast":
-            self.forecast = forecast_plan(scenario, run, seed, self._say("forecast"))
+            say = self._say("forecast") or (lambda _msg: None)
+            started = time.perf_counter()
+            self.forecast = forecast_plan(scenario, run, seed, say)
             self.floor, self.on_shift, weeks = roster_of(self.forecast.plan, scenario)
             self.shifts = {p: roster_rows(w) for p, w in weeks.items()}
+            say(f"plan and roster ready in {time.perf_counter() - started:.1f} s "
+                f"({self.forecast.plan.simulations} simulations); now the run's replications")
 
     def _say(self, who: str):
         if not self.progress:

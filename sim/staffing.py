@@ -33,6 +33,12 @@ For one replication, :func:`required_plan`
    little, so a miss by a point or two in the test run may not repeat when
    only that interval loses an agent.
 
+Several replications together (a forecast's history, :mod:`sim.forecast`):
+:func:`pooled_plan` runs steps 1 to 3 on their pooled contacts — the load is their mean,
+an interval misses when all their contacts there together miss (the expected service
+level, steadier than one replication's, so no trim is needed) — with their simulations on
+threads (:func:`simulate_many`).
+
 A flat single queue that Erlang models exactly (one channel and pool,
 exponential handle time, no wrap-up, no redials, one concurrency, flat load
 around the clock) takes the formula's answer without simulation.
