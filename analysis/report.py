@@ -135,7 +135,8 @@ def _study_section(root: Path) -> list[str]:
     lines = ["## The study: every point against the base", "",
              "Mean over replications, then in brackets the paired difference to the base run "
              "(same seed, replication by replication) ± 95 % CI half-width; P(≥ 80 %): share of "
-             "replications whose company metric reaches the 80 % target.", "",
+             "replications whose company metric reaches the 80 % target — simulation noise "
+             "only, given the scenario's assumptions.", "",
              "| point | " + " | ".join(c[1] for c in STUDY_COLUMNS) + " | P(≥ 80 %) |",
              "|---" * (len(STUDY_COLUMNS) + 2) + "|"]
     for _, r in s.iterrows():

@@ -37,6 +37,16 @@ def _para(text: str, style):
     return Paragraph(text, style)
 
 
+#: a table row cannot break across pages: a cell longer than this is cut in the PDF (the
+#: page, report.html, keeps it whole)
+CELL_CHARS = 2500
+
+
+def _fits(text: str) -> str:
+    return text if len(text) <= CELL_CHARS else \
+        text[:CELL_CHARS].rsplit(" ", 1)[0] + " … (cut here: the whole text is in report.html)"
+
+
 def render_pdf(report) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
@@ -80,7 +90,7 @@ def render_pdf(report) -> bytes:
                                            _para(b.caption, small)]))
             elif isinstance(b, ReportTable):
                 data = [[_para(c, head) for c in b.columns]]
-                data += [[_para(c.text, cell) for c in row] for row in b.rows]
+                data += [[_para(_fits(c.text), cell) for c in row] for row in b.rows]
                 first = width * (0.16 if len(b.columns) > 4 else 0.3)
                 rest = (width - first) / max(len(b.columns) - 1, 1)
                 t = Table(data, colWidths=[first] + [rest] * (len(b.columns) - 1),

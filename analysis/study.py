@@ -93,6 +93,7 @@ def _load(run: Path) -> dict:
     return {"folder": run.name, "point": _point(overrides), "overrides": overrides,
             "scenario": kpis["scenario"], "seed": kpis["seed"],
             "run_seconds": kpis.get("run_seconds"),
+            "uncertainty": kpis.get("uncertainty"),     # an uncertainty study's block
             "reps": pd.read_parquet(run / "replications.parquet")}
 
 
@@ -190,6 +191,10 @@ def write_summary(study_dir: Path, base: str = "baseline") -> Path | None:
     write_table(study_dir / "summary.parquet", table)
     write_csv(study_dir / "summary.csv", table)
     write_csv(study_dir / "runs.csv", times)
+    if any(r["uncertainty"] for r in runs):
+        from .uncertainty import write_uncertainty
+
+        write_uncertainty(study_dir, runs)
     return study_dir / "summary.parquet"
 
 

@@ -59,6 +59,12 @@ __all__ = ["Study", "load_study",
            "build_report", "write_report", "main"]
 
 REVENUE = "revenue_at_risk_eur"
+#: what a replication-only P(≥ 80 %) measures, said wherever it is shown
+P80_GIVEN = ("P(≥ 80 %) is the share of replications whose company metric reaches 80 %: it "
+             "measures the simulation's randomness only, given the scenario's assumptions "
+             "(a bot's gain, a hurdle's size, the fitted constants) — not how sure the answer "
+             "is when those assumptions are themselves uncertain; an uncertainty study "
+             "(conf/uncertainty.yaml) gives the chance over the assumptions' ranges.")
 #: how the report explains revenue at risk (analysis/impact.py)
 REVENUE_DEFINITION = ("each customer's annual value × the probability of leaving after an "
                       "unresolved need or a poor experience, assumptions of the scenario's "
@@ -416,7 +422,8 @@ def _reach_sentences(study: Study) -> tuple[list[str], list[str], str]:
     def cm(p):
         r = s[s["point"] == p].iloc[0]
         return (f"{lab[p]} {pct(r[COMPANY_METRIC])}" +
-                (f" (in {pct(r['p_company_metric_reaches_80'], 0)} of replications)"
+                (f" (in {pct(r['p_company_metric_reaches_80'], 0)} of replications, given "
+                 "its assumptions)"
                  if "p_company_metric_reaches_80" in r else ""))
 
     scen = f"the {n} scenario{'s' if n != 1 else ''} studied"
@@ -547,7 +554,7 @@ def headline_table(study: Study) -> Table:
             ("digital_resolution_share", pct, pp), ("manual_contacts", count, signed)]
     for key, _, _ in spec:
         cols += [METRICS[key], "Δ vs base"]
-    cols += ["P(≥ 80 %)"]
+    cols += ["P(≥ 80 %) given the assumptions"]
     for _, r in study.rows():
         is_base = base is not None and r["point"] == base["point"]
         cells = [Cell(study.labels[r["point"]])]
@@ -561,8 +568,8 @@ def headline_table(study: Study) -> Table:
     return Table("headline", "Headline metrics per scenario: mean ± 95 % CI over replications; "
                  "Δ is the paired difference to the base (pp for shares) ± 95 % CI. Company "
                  "metric: online share of contacts; thesis metric: online self-service share; "
-                 "digital resolution: share of resolved needs resolved in a digital channel.",
-                 cols, rows, points)
+                 "digital resolution: share of resolved needs resolved in a digital channel. "
+                 f"{P80_GIVEN}", cols, rows, points)
 
 
 def cost_table(study: Study) -> Table:
@@ -707,8 +714,9 @@ def scenario_diffs(study: Study) -> list:
             continue
         cfg = study.scenario_config(r["point"])
         flat = _flat(cfg)
-        keys = sorted(k for k in set(flat) | set(bcfg)
-                      if k not in ("name", "description") and flat.get(k) != bcfg.get(k))
+        keys = sorted(k for k in set(flat) | set(bcfg)          # its uncertain assumptions:
+                      if k not in ("name", "description")          # an uncertainty study's
+                      and not k.startswith("uncertain.") and flat.get(k) != bcfg.get(k))
         changes = "; ".join(f"{k}: {_show(bcfg.get(k))} → {_show(flat.get(k))}" for k in keys)
         rows.append([Cell(study.labels[r["point"]]), Cell(cfg.get("description", "")),
                      Cell(changes or "no change")])
@@ -871,8 +879,14 @@ def references_blocks() -> list:
 
 
 def build_report(study: Study, charts: bool = True) -> Report:
-    """The report's content (sections of paragraphs, tables and charts)."""
+    """The report's content (sections of paragraphs, tables and charts); an uncertainty
+    study's is its own (:mod:`analysis.uncertainty_report`)."""
     from . import charts as ch
+    from .uncertainty_report import load_uncertainty, uncertainty_report
+
+    unc = load_uncertainty(study.dir)
+    if unc is not None:
+        return uncertainty_report(study, unc, charts)
 
     summary = executive_summary(study) + _incomplete_paragraphs(study)
     sections = [Section("summary", "Executive summary", summary)]

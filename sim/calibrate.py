@@ -452,7 +452,8 @@ class Fit:
                 node, want = node[k], want[k]
             return node == want
 
-        stale = sorted(k for k in _leaves(applied) if k not in moved and carried(k))
+        stale = sorted(k for k in _leaves(applied) if k not in moved and carried(k)
+                       and not k.startswith("uncertain."))     # the fit's own errors
         if stale:
             raise ConfigError([f"fit_file {self.spec.fit_file} (applied to scenario "
                                f"{self.spec.scenario}) sets {', '.join(stale)}, which no "
@@ -747,9 +748,34 @@ def cross_validate(f: Fit, progress: bool = True) -> list[dict]:
     return out
 
 
-def diff_yaml(f: Fit, x) -> str:
+def fit_uncertainty(fitted, x, parameters: list[dict]) -> dict:
+    """The fit's own uncertainty as a scenario's ``uncertain`` inputs
+    (:class:`sim.engine.scenario.UncertainInput`): each fitted parameter (a mechanism: all
+    its keys together) moved by a normal change of mean 0 and its standard error, cut at
+    three standard errors and at its bounds; one group, ``calibration`` (an uncertainty study
+    gives the fit's constants one index together). Parameters without a finite error are left
+    out."""
+    se = {r["parameter"]: r["se"] for r in parameters}
+    out = {}
+    for p, v in zip(fitted, x):
+        e = se.get(p.path, math.nan)
+        if not (isinstance(e, float) and math.isfinite(e) and e > 0):
+            continue
+        keys = p.shift if p.mechanism else (p.path,)
+        out[f"fit_{p.path.replace('.', '_')}"] = {
+            "path": list(keys), **({"shift_down": list(p.shift_down)} if p.shift_down else {}),
+            "shift": True, "group": "calibration", "dist": "normal", "mean": 0.0,
+            "sd": round(e, 6),
+            "low": round(max(p.lower - float(v), -3 * e), 6),
+            "high": round(min(p.upper - float(v), 3 * e), 6),
+            "about": f"the fitted {p.path} ({float(v):+.4f}) ± its standard error"}
+    return out
+
+
+def diff_yaml(f: Fit, x, parameters: list[dict] | None = None) -> str:
     """The fitted parameters as a scenario diff (Hydra package ``scenario``); a mechanism's
-    strength is named in a comment, its keys carry the values it gives."""
+    strength is named in a comment, its keys carry the values it gives; with the
+    parameters' standard errors, their ``uncertain`` inputs (:func:`fit_uncertainty`)."""
     spec = f.spec
     tree: dict = {}
     for path, v in f.values(x).items():
@@ -764,7 +790,11 @@ def diff_yaml(f: Fit, x) -> str:
                     f"{', '.join(p.shift)}"
                     + (f" and taken from its {', '.join(p.shift_down)}" if p.shift_down else "")
                     + "\n" for p, v in zip(spec.fitted, x) if p.mechanism)
-    return head + yaml.safe_dump(tree, sort_keys=False)
+    uncertain = fit_uncertainty(spec.fitted, x, parameters or [])
+    tail = ("# the fit's standard errors, drawn by an uncertainty study (conf/uncertainty.yaml)\n"
+            + yaml.safe_dump({"uncertain": uncertain}, sort_keys=False, allow_unicode=True)
+            ) if uncertain else ""
+    return head + yaml.safe_dump(tree, sort_keys=False) + tail
 
 
 def _print(rows: list[dict], spec: TargetsFile, x) -> None:
@@ -855,7 +885,7 @@ def _write(args, f: Fit, x, tables: dict) -> None:
     for key, name in files.items():
         if tables[key]:
             runio.write_csv(out / name, pd.DataFrame(tables[key]))
-    text = diff_yaml(f, x)
+    text = diff_yaml(f, x, tables["parameters"])
     runio.write_text(out / "fitted.yaml", text)
     print(f"[ccsim-calibrate] fit: {out / 'fit.csv'}; parameters and their standard errors: "
           f"{out / 'parameters.csv'}; fitted scenario diff: {out / 'fitted.yaml'}"

@@ -13,6 +13,7 @@ if __name__ == "__main__":       # python -m …: a Ctrl-C while the imports bel
 
     quiet_start("ccsim")
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -55,9 +56,10 @@ from .engine.estimate import RunEstimate, estimate_run, size_problems
 from .engine.log import TooManyContacts
 from .engine.model import simulate
 from .engine.scenario import ConfigError, parse_run, parse_scenario, parse_seed
-from .engine.validate import to_dict
+from .engine.validate import from_dict, to_dict
 from .forecast import Staffer
 from .sweep import RunSlot, progress_line, run_key
+from .uncertainty import UncertaintySettings, apply, block, groups
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
@@ -73,7 +75,7 @@ def _register_run_defaults() -> None:
 
 
 _register_run_defaults()
-ROOT_KEYS = ("scenario", "run", "seed", "metrics", "study", "base_scenario")
+ROOT_KEYS = ("scenario", "run", "seed", "metrics", "study", "base_scenario", "uncertainty")
 #: Run settings that do not change what a run computes: not part of its key.
 NOT_IN_KEY = ("progress", "max_contacts", "max_memory_gb")
 #: Hydra's and OmegaConf's errors: a bad override, a missing scenario, a YAML error in a
@@ -132,6 +134,8 @@ class PreparedRun:
     defs: object
     key: str
     estimate: RunEstimate
+    cases: tuple = ()                 # an uncertainty block: (scenario, replication) per row
+    design: dict | None = None        # … and its rows' kinds and drawn inputs (kpis.json)
 
     @property
     def folder_name(self) -> str:
@@ -175,6 +179,11 @@ def prepare_run(cfg: dict) -> PreparedRun:
     """Validate the config, estimate the run's size and key it; raises ConfigError (bad input
     or a run above ``run.max_contacts`` / ``run.max_memory_gb``)."""
     scenario, run, seed, defs = validate_config(cfg)
+    settings = from_dict(UncertaintySettings, cfg.get("uncertainty") or {}, "uncertainty")
+    cases, design = (), None
+    if settings.sample is not None:          # an uncertainty study's block: one run per row
+        cases, design = _block_cases(cfg["scenario"], scenario, settings)
+        run = dataclasses.replace(run, replications=len(cases))
     est = estimate_run(scenario, run)
     problems = size_problems(est, run)
     if problems:
@@ -183,9 +192,34 @@ def prepare_run(cfg: dict) -> PreparedRun:
     if calendar:
         raise ConfigError(calendar)
     run_settings = {k: v for k, v in to_dict(run).items() if k not in NOT_IN_KEY}
-    key = run_key({"scenario": to_dict(scenario), "run": run_settings, "seed": seed,
-                   "metrics": to_dict(defs), "ccsim": __version__})
-    return PreparedRun(scenario, run, seed, defs, key, est)
+    parts = {"scenario": to_dict(scenario), "run": run_settings, "seed": seed,
+             "metrics": to_dict(defs), "ccsim": __version__}
+    if design is not None:
+        parts["uncertainty"] = to_dict(settings)
+    return PreparedRun(scenario, run, seed, defs, run_key(parts), est, cases, design)
+
+
+def _block_cases(data: dict, scenario, settings) -> tuple[tuple, dict]:
+    """The rows of the settings' base sample (:mod:`sim.uncertainty`), each a validated
+    scenario run with the settings' replication (the same random numbers for every row)."""
+    kinds, values = block(scenario.uncertain, settings)
+    names = list(scenario.uncertain)
+    cases, problems = [], []
+    for kind, row in zip(kinds, values):
+        try:
+            cases.append((parse_scenario(apply(data, scenario, row)), settings.replication))
+        except ConfigError as exc:
+            drawn = ", ".join(f"{n} = {v:.4g}" for n, v in zip(names, row))
+            problems += [f"uncertainty.sample {settings.sample}, row {kind} ({drawn}): {p}"
+                         for p in exc.problems]
+    if problems:
+        raise ConfigError(problems)
+    design = {"seed": settings.seed, "sample": settings.sample,
+              "replication": settings.replication, "inputs": names,
+              "groups": groups(scenario.uncertain),
+              "rows": [{"kind": k, **{n: float(v) for n, v in zip(names, row)}}
+                       for k, row in zip(kinds, values)]}
+    return tuple(cases), design
 
 
 def _progress(rep: int, n: int, started: float, contacts: int) -> None:
@@ -228,7 +262,8 @@ def _add_cost(metrics: dict, agent_cost_eur: float) -> None:
     metrics["cost_per_need_eur"] = agent_cost_eur / metrics["needs"] if metrics["needs"] else None
 
 
-def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
+def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None, cases=(),
+                 design: dict | None = None) -> dict:
     """Run every replication, write the tables and ``kpis.json`` (last, with the manifest of
     the files written); return the KPIs. On an error nothing is left half-written: the
     contact log's temporary file is removed and no ``kpis.json`` is written."""
@@ -236,7 +271,7 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
     contacts = runio.TableWriter(out_dir / "contacts.parquet") if run.write_contacts else None
     pool = ThreadPoolExecutor(max_workers=1)
     try:
-        kpis = _replications(scenario, run, seed, out_dir, defs, contacts, pool)
+        kpis = _replications(scenario, run, seed, out_dir, defs, contacts, pool, cases)
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         if contacts is not None:
@@ -245,46 +280,42 @@ def run_scenario(scenario, run, seed: int, out_dir: Path, defs=None) -> dict:
     reg = scenario.registry
     kpis["channel_kinds"] = dict(zip(reg.names, reg.kinds))   # for the report (sim.engine.channels)
     kpis["channel_closed_from"] = channel_closed_from(scenario)
+    if design is not None:            # the rows' drawn inputs: analysis.uncertainty
+        kpis["uncertainty"] = design
     kpis["files"] = runio.manifest(out_dir)
     raise_if_interrupted()
     runio.write_json(out_dir / runio.KPIS_FILE, kpis)
     return kpis
 
 
-def _replications(scenario, run, seed, out_dir, defs, contacts, pool) -> dict:
-    channels, pools = scenario.agent_model()
-    targets = {n: ch.answer_target_seconds for n, ch in channels.items()}
-    skills = {n: p.skills for n, p in pools.items()}
-    costs = {n: p.hourly_cost_eur for n, p in pools.items()}
+def _replications(scenario, run, seed, out_dir, defs, contacts, pool, cases=()) -> dict:
+    """Every replication; ``cases``: (scenario, replication number) of each, for rows."""
     intervals, per_rep, months, plans, rosters, plan = [], [], [], [], [], None
     staffer = Staffer(scenario, run, seed, run.progress) \
-        if scenario.staffing.mode == "required" else None
-    started, impact = time.perf_counter(), impact_inputs(scenario)   # after a forecast plan
+        if scenario.staffing.mode == "required" and not cases else None
+    started = time.perf_counter()            # the replications' pace: after a forecast plan
     for rep in range(run.replications):
-        staffed = staffer.replication(rep) if staffer else None
+        sc, number = cases[rep] if cases else (scenario, rep)
+        staffer = Staffer(sc, run, seed) if cases and sc.staffing.mode == "required" else staffer
+        staffed = staffer.replication(number) if staffer else None
         if staffed:
             rec, plan = staffed.rec, staffed.plan
-            plans.append(plan_frame(plan, scenario.start_date, rep, staffed.floor,
+            plans.append(plan_frame(plan, sc.start_date, rep, staffed.floor,
                                     staffed.on_shift))
-            rosters.append(roster_frame(staffed.shifts, scenario.start_date, rep))
+            rosters.append(roster_frame(staffed.shifts, sc.start_date, rep))
             plan.records = None                  # the tables below hold what is needed
         else:
-            rec = simulate(scenario, run, seed, rep)
-        # the agent KPIs and interval table run beside the contact table (2 cores)
-        side = pool.submit(lambda r=rec: (
-            replication_kpis(r, run.warmup_hours * 3600.0, targets, skills, costs),
-            intervals_frame(r, scenario.start_date, run.interval_minutes * 60.0, targets,
-                            skills)))
-        frame = contacts_frame(rec, scenario.start_date)
+            rec = simulate(sc, run, seed, number)
+        # the agent KPIs and interval table run beside the contact table (2 cores); a row of
+        # an uncertainty block may change a target or a cost: its own scenario's
+        side = pool.submit(_agent_tables, rec, run, scenario.start_date, *_agent_facts(sc))
+        frame = contacts_frame(rec, sc.start_date)
         if contacts is not None:
             contacts.append(frame)
-        log_kpis, month_table = _log_kpis(frame, run.warmup_hours * 3600.0, defs, impact)
+        log_kpis, month_table = _log_kpis(frame, run.warmup_hours * 3600.0, defs,
+                                          impact_inputs(sc))
         rep_kpis, interval_table = side.result()
-        add_paid(rep_kpis, scenario.staffing, run.hours - run.warmup_hours,
-                 staffed.paid_factor() if staffed else None)
-        if staffed:
-            staffed.add_kpis(rep_kpis, scenario, run)
-            log_kpis["metrics"]["intervals_meeting_target"] = plan.met_share()
+        _staffed_kpis(rep_kpis, log_kpis, staffed, sc, run)
         _add_cost(log_kpis["metrics"], pool_totals(rep_kpis)["agent_cost_eur"])
         log_kpis["metrics"]["registered_share_end"] = rec.registered_share_end
         rep_kpis.update(log_kpis)
@@ -311,6 +342,30 @@ def _replications(scenario, run, seed, out_dir, defs, contacts, pool) -> dict:
     if staffer:
         out["staffing"] = staffer.summary()
     return out
+
+
+def _agent_tables(rec, run, start_date: str, targets, skills, costs):
+    """(agent KPIs, interval table) of one replication."""
+    return (replication_kpis(rec, run.warmup_hours * 3600.0, targets, skills, costs),
+            intervals_frame(rec, start_date, run.interval_minutes * 60.0, targets, skills))
+
+
+def _agent_facts(scenario) -> tuple[dict, dict, dict]:
+    """Per agent channel its answer target; per pool its skills and hourly cost."""
+    channels, pools = scenario.agent_model()
+    return ({n: ch.answer_target_seconds for n, ch in channels.items()},
+            {n: p.skills for n, p in pools.items()},
+            {n: p.hourly_cost_eur for n, p in pools.items()})
+
+
+def _staffed_kpis(rep_kpis: dict, log_kpis: dict, staffed, scenario, run) -> None:
+    """Paid hours, cost and FTE per pool (a roster's breaks counted); with required staffing
+    the roster's gap and the shares of intervals and days meeting the target."""
+    add_paid(rep_kpis, scenario.staffing, run.hours - run.warmup_hours,
+             staffed.paid_factor() if staffed else None)
+    if staffed:
+        staffed.add_kpis(rep_kpis, scenario, run)
+        log_kpis["metrics"]["intervals_meeting_target"] = staffed.plan.met_share()
 
 
 def _write_staffing(out_dir, plans, rosters, scenario, run, plan) -> None:
@@ -425,7 +480,8 @@ def execute(prep: PreparedRun, out_dir: Path, overrides: list[str]) -> dict:
         runio.write_yaml(out_dir / "scenario.yaml", to_dict(prep.scenario))
         runio.write_yaml(out_dir / "run.yaml", {"seed": prep.seed, "run": to_dict(prep.run),
                                                 "overrides": overrides})
-        return run_scenario(prep.scenario, prep.run, prep.seed, out_dir, prep.defs)
+        return run_scenario(prep.scenario, prep.run, prep.seed, out_dir, prep.defs, prep.cases,
+                            prep.design)
     except Exception as exc:
         _try(lambda: runio.remove_run_files(out_dir))
         if isinstance(exc, ConfigError):        # found while running: a roster's rules

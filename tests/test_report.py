@@ -148,6 +148,12 @@ def test_the_summary_answers_the_80_percent_question_first(study):
         assert "none" in first
     assert "roadmap_2023" in text
     assert "agent cost" in text
+    # a replication-only P(>= 80 %) is never shown without saying it is given the assumptions
+    html = (study / "report.html").read_text()
+    for m in re.finditer(r"of replications", html):
+        assert "given" in html[m.start():m.start() + 160], html[m.start() - 80:m.start() + 80]
+    assert "P(≥ 80 %) given the assumptions" in html
+    assert "randomness only, given the scenario" in html
 
 
 def test_the_summary_never_shows_cost_without_what_customers_pay(study):
@@ -374,3 +380,21 @@ def test_the_calibration_section_states_its_assumptions_and_what_they_imply():
     service[1].update(answered=400.0)            # answered fall as much: no such reading
     assert "mostly in answered contacts" in _assumption_blocks(spec, {"service": service})[0]
     assert _assumption_blocks({}, {}) == []
+
+
+def test_a_cell_too_long_for_a_page_is_cut_in_the_pdf_not_fatal():
+    """A table row cannot break across PDF pages: a very long cell (a scenario with hundreds
+    of changed values) once crashed the whole report; now it is cut, and says so."""
+    from analysis.report_model import Cell, Report, Section, Table
+    from analysis.report_pdf import render_pdf
+
+    long = "; ".join(f"key.{i}: 1 → 2" for i in range(3000))
+    table = Table("x", "a table", ["scenario", "in words", "values"],
+                  [[Cell("a"), Cell("b"), Cell(long)]], [""])
+    pdf = render_pdf(Report("title", "subtitle", [Section("s", "S", [table])]))
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(BytesIO(pdf)).pages)
+    assert "cut here: the whole text is in report.html" in text

@@ -50,7 +50,7 @@ from .validate import ConfigError, fail_if, from_dict
 
 __all__ = [
     "CHANNELS", "ALL_WEEKDAYS", "HandleTime", "Shift", "Pool", "OpeningHours",
-    "Profile", "AgentChannel", "SingleQueue", "Scenario", "RunSettings",
+    "Profile", "AgentChannel", "SingleQueue", "Scenario", "RunSettings", "UncertainInput",
     "parse_scenario", "parse_run", "parse_seed", "ConfigError",
 ]
 
@@ -301,6 +301,48 @@ class Staffing:
 
 
 @dataclass(frozen=True)
+class UncertainInput:
+    """One uncertain assumption of a scenario (``scenario.uncertain.<name>``): the scenario
+    keys it moves (``path``: one dotted key or several) and its distribution — ``uniform``
+    (``low``, ``high``), ``triangular`` (``low``, ``peak``, ``high``) or ``normal``
+    (``mean``, ``sd``, cut at ``low`` / ``high`` when given). The drawn value replaces the
+    key's value; with ``shift`` it is added to each key's value (and taken from each key of
+    ``shift_down``): a fitted mechanism moving several keys by its standard error. Inputs
+    of one ``group`` are drawn apart but varied together in the design (one Sobol' index
+    for the group: the calibration's constants). Only an uncertainty study draws it
+    (:mod:`sim.uncertainty`); an ordinary run ignores it."""
+
+    path: tuple[str, ...]
+    dist: str = field(default="uniform", metadata={"choices": ("uniform", "triangular",
+                                                               "normal")})
+    low: float | None = None
+    high: float | None = None
+    peak: float | None = None
+    mean: float | None = None
+    sd: float | None = field(default=None, metadata={"min_exclusive": 0})
+    shift: bool = False
+    shift_down: tuple[str, ...] = ()
+    group: str | None = None
+    about: str = ""
+
+    def problems(self, key: str) -> list[str]:
+        need = {"uniform": ("low", "high"), "triangular": ("low", "peak", "high"),
+                "normal": ("mean", "sd")}[self.dist]
+        out = [f"{key}.{k} is missing: a {self.dist} input needs {', '.join(need)}"
+               for k in need if getattr(self, k) is None]
+        lo, hi = self.low, self.high
+        if not out and lo is not None and hi is not None and not lo < hi:
+            out.append(f"{key}: low = {lo!r} must be below high = {hi!r}")
+        if not out and self.dist == "triangular" and not lo <= self.peak <= hi:
+            out.append(f"{key}.peak = {self.peak!r} is not allowed; allowed: low <= peak <= high")
+        if not self.path:
+            out.append(f"{key}.path is empty; allowed: one or more dotted scenario keys")
+        if self.shift_down and not self.shift:
+            out.append(f"{key}.shift_down needs shift: true (a drawn change, added and taken)")
+        return out
+
+
+@dataclass(frozen=True)
 class Scenario:
     """What is simulated. ``start_date`` (ISO, e.g. 2023-01-02) anchors the calendar.
 
@@ -325,6 +367,7 @@ class Scenario:
     proactive_notifications: ProactiveNotifications = ProactiveNotifications()
     guidance_campaign: GuidanceCampaign = GuidanceCampaign()
     staffing: Staffing = Staffing()
+    uncertain: dict[str, UncertainInput] = field(default_factory=dict)
 
     @property
     def has_journeys(self) -> bool:
@@ -360,7 +403,21 @@ class Scenario:
         if len(reg) > MAX_CHANNELS:
             out.append(f"{key}.channels: {len(reg)} channels in all; allowed: at most "
                        f"{MAX_CHANNELS} (the built-in ten included)")
-        return out + self._journey_problems(key)
+        return out + self._journey_problems(key) + self._uncertain_problems(key)
+
+    def _uncertain_problems(self, key: str) -> list[str]:
+        """Every key an uncertain input moves is a number of the scenario."""
+        out = []
+        for name, u in self.uncertain.items():
+            for path in (*u.path, *u.shift_down):
+                node = self
+                for part in path.split("."):
+                    node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+                if isinstance(node, bool) or not isinstance(node, (int, float)):
+                    out.append(f"{key}.uncertain.{name}: {path!r} is not a number of the "
+                               f"scenario (found {node!r}); allowed: a dotted key with a "
+                               "numeric value, e.g. bot.containment_gain")
+        return out
 
     @staticmethod
     def _channel_name_problems(key: str, name: str, ch: AgentChannel) -> list[str]:
@@ -483,6 +540,11 @@ class RunSettings:
 
 def parse_scenario(data: dict, key: str = "scenario") -> Scenario:
     """Validated :class:`Scenario` from a plain dict; raises :class:`ConfigError`."""
+    if isinstance(data, dict) and isinstance(data.get("uncertain"), dict):
+        data = {**data, "uncertain": {      # one key may be written without a list
+            n: ({**u, "path": [u["path"]]} if isinstance(u, dict) and isinstance(u.get("path"),
+                                                                                 str) else u)
+            for n, u in data["uncertain"].items()}}
     return from_dict(Scenario, data, key)
 
 
