@@ -339,7 +339,7 @@ def _replications(scenario, run, seed, out_dir, defs, contacts, pool, cases=()) 
     out = {"scenario": scenario.name, "seed": seed, "replications": run.replications,
            "hours": run.hours, "warmup_hours": run.warmup_hours,
            "run_seconds": round(time.perf_counter() - started, 3), **summarise(per_rep)}
-    if staffer:
+    if staffer and not cases:          # (rows: each its own plan, not one to describe)
         out["staffing"] = staffer.summary()
     return out
 
