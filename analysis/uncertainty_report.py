@@ -59,7 +59,8 @@ def _summary(study, unc: dict) -> list[str]:
     for r in cm.itertuples():
         s = (f"Over the plausible range of its assumptions ({r.draws} draws of "
              f"{len(_inputs(study, r.scenario))} uncertain inputs, {r.blocks} blocks), "
-             f"{r.scenario} reaches the {TARGET:.0%} digital target by the company's metric in "
+             f"{r.scenario} reaches the {TARGET * 100:.0f} % digital target by the company's "
+             "metric in "
              f"{_pct(r.p_reaches_80)} of plausible cases (95 % interval "
              f"{_pct(r.p_reaches_80_low)}–{_pct(r.p_reaches_80_high)}); its company metric lies "
              f"between {_pct(r.p05, 1)} and {_pct(r.p95, 1)} (5 % and 95 % points, median "
@@ -71,8 +72,8 @@ def _summary(study, unc: dict) -> list[str]:
                 f"{t.S1:.2f} ± {t.S1_ci95:.2f})" for t in top) + ".")
         text.append(s)
     text.append("These chances are over the assumptions' ranges — the plans' guesses and the "
-                "fit's standard errors listed below — with the simulation's randomness held "
-                "the same within each block; every draw is run "
+                "fit's standard errors listed below — every draw on the same random numbers, "
+                "so the spread is the assumptions', not the dice's; every draw is run "
                 f"{_staffing_basis(study)}. The P(≥ 80 %) of an ordinary study is something "
                 "else: the share of its replications reaching 80 % with the assumptions fixed "
                 "at their planned values, which measures only the dice.")

@@ -12,7 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from sim.cli import CONF_DIR, run_scenario, validate_config
+from sim.cli import CONF_DIR, prepare_run, run_scenario, validate_config
 
 SCENARIOS = sorted(p.stem for p in (Path(CONF_DIR) / "scenario").glob("*.yaml"))
 CONTACT_LOG_COLUMNS = ["contact_id", "need_id", "customer_id", "channel", "start", "outcome",
@@ -86,7 +86,7 @@ def test_help_lists_scenarios():
     assert res.returncode == 0 and "single_queue" in res.stdout and "run.hours" in res.stdout
 
 
-@pytest.mark.parametrize("study", ["demo", "trap", "staffing"])
+@pytest.mark.parametrize("study", ["demo", "trap", "staffing", "uncertainty"])
 def test_named_study_configs_compose_and_validate(study):
     """Every named study (conf/<study>.yaml): its sweep's scenarios exist, and each sweep
     point composes and validates."""
@@ -95,13 +95,16 @@ def test_named_study_configs_compose_and_validate(study):
         params = dict(cfg.hydra.sweeper.params)
         names = str(params.pop("scenario", cfg.hydra.runtime.choices.get("scenario", "baseline")))
         assert set(names.split(",")) <= set(SCENARIOS)
-        fixed = [f"{k}={str(v).split(',')[0]}" for k, v in params.items()]
+        first = lambda v: str(v).removeprefix("range(").split(",")[0]     # noqa: E731
+        fixed = [f"{k}={first(v)}" for k, v in params.items()]
         for name in names.split(","):
             point = compose(study, overrides=[f"scenario={name}", *fixed])
             plain = OmegaConf.to_container(point, resolve=False)
             plain.pop("hydra", None)
             scenario, run, seed, defs = validate_config(plain)
             assert run.hours == 8760 and scenario.name == name
+            if study == "uncertainty":           # a block of its own inputs' design
+                assert prepare_run(plain).design["sample"] == 0 and scenario.uncertain
     if study in ("staffing", "demo"):          # the demo's cost is at equal service
         assert scenario.staffing.mode == "required" and scenario.staffing.plan == "forecast"
 

@@ -157,6 +157,6 @@ def test_a_toy_with_a_known_answer_ranks_the_levers_and_resumes(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert rep.returncode == 0, rep.stderr[-2000:]
     page = (study / "report.html").read_text()
-    assert "reaches the 80% digital target by the company" in page
+    assert "reaches the 80 % digital target by the company" in page
     assert "of plausible cases (95 % interval" in page
     assert 'data-chart="uncertainty-indices"' in page
