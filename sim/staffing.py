@@ -239,8 +239,9 @@ def pooled_plan(scenario, run, seed: int, replications: list[int],
     of the module docstring on their pooled contacts — the load is their mean, an interval
     misses when the contacts of all of them together miss (the expected service level, not
     one replication's luck). No trim: the search comes from below on a steadier measure.
-    Returns the plan and the last simulation of each replication (at the plan; None for a
-    queue Erlang models exactly: its plan is the formula's, no simulation)."""
+    Returns the plan (its agents, the channels' pools and targets: what a forecast builds
+    on, not judged here) and the last simulation of each replication at the plan (None for
+    a queue Erlang models exactly: its plan is the formula's, no simulation)."""
     search = _PlanSearch(scenario, run, seed, list(replications), progress)
     if _exact_single_queue(scenario, *scenario.agent_model()):
         return search.erlang_only(simulate=False), None
@@ -250,7 +251,7 @@ def pooled_plan(scenario, run, seed: int, replications: list[int],
     plan = StaffingPlan(search.dt, search.agents, {p: np.zeros(search.n_int, dtype=bool)
                                                     for p in search.agents},
                         search.primary, search.targets, simulations=search.sims)
-    return search.finish(plan, recs), recs
+    return plan, recs
 
 
 class _PlanSearch:

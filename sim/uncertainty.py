@@ -32,7 +32,7 @@ import numpy as np
 
 from .engine.validate import ConfigError
 
-__all__ = ["UncertaintySettings", "block", "apply", "groups", "row_kinds", "value_at"]
+__all__ = ["UncertaintySettings", "block", "apply", "groups", "row_kinds"]
 
 
 @dataclass(frozen=True)
@@ -98,14 +98,6 @@ def block(uncertain: dict, settings: UncertaintySettings) -> tuple[list[str], np
     return row_kinds(group_list), values
 
 
-def value_at(scenario, path: str):
-    """The value at a dotted key of a parsed scenario (dataclass attributes, mapping keys)."""
-    node = scenario
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
-    return node
-
-
 def apply(data: dict, scenario, values) -> dict:
     """A copy of the plain scenario dict ``data`` (parsed: ``scenario``) with each uncertain
     input's drawn value: set at its key(s), or (``shift``) added to the scenario's value
@@ -118,6 +110,6 @@ def apply(data: dict, scenario, values) -> dict:
             node = out
             for part in parents:
                 node = node.setdefault(part, {})
-            was = float(value_at(scenario, path))
+            was = float(scenario.value_at(path))
             node[leaf] = was + sign * float(v) if spec.shift else float(v)
     return out

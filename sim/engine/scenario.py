@@ -405,14 +405,19 @@ class Scenario:
                        f"{MAX_CHANNELS} (the built-in ten included)")
         return out + self._journey_problems(key) + self._uncertain_problems(key)
 
+    def value_at(self, path: str):
+        """The value at a dotted key (dataclass attributes, mapping keys); None if absent."""
+        node = self
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+        return node
+
     def _uncertain_problems(self, key: str) -> list[str]:
         """Every key an uncertain input moves is a number of the scenario."""
         out = []
         for name, u in self.uncertain.items():
             for path in (*u.path, *u.shift_down):
-                node = self
-                for part in path.split("."):
-                    node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+                node = self.value_at(path)
                 if isinstance(node, bool) or not isinstance(node, (int, float)):
                     out.append(f"{key}.uncertain.{name}: {path!r} is not a number of the "
                                f"scenario (found {node!r}); allowed: a dotted key with a "
